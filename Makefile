@@ -1,0 +1,42 @@
+# The two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+# Local service on SQLite with the example routes.yaml. Without GITHUB_TOKEN it runs in dry-run
+# mode: deliveries are recorded as would-be requests (see `bridge events`), nothing is sent.
+run: export ASC_WEBHOOK_SECRET ?= local-asc-secret
+run: export PGYER_WEBHOOK_TOKEN ?= local-pgyer-token
+run: export BRIDGE_DRY_RUN ?= $(if $(GITHUB_TOKEN),0,1)
+run: export WEB_CONCURRENCY ?= 1
+run: $(STAMP)
+	@echo "bridge on http://127.0.0.1:$${PORT:-8000}  (dry run: $$BRIDGE_DRY_RUN)"
+	@echo "try: $(BIN)/bridge send ios-app tests/samples/appstoreconnect/build-upload-complete.json --url http://127.0.0.1:$${PORT:-8000}"
+	$(BIN)/bridge serve --host 127.0.0.1
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,71 @@
+"""The Flask app factory: settings → routes.yaml → store → GitHub client → dispatcher."""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from bridge import web
+from bridge.config import Settings
+from bridge.dispatcher import Dispatcher
+from bridge.errors import ConfigError
+from bridge.github import GitHubClient
+from bridge.routes import load_routes
+from bridge.store import open_store
+
+
+def create_app(
+    config: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
+) -> Flask:
+    """Build the app: settings (defaults, then ``environ``/``os.environ``, then ``config``
+    overrides by Settings field name), routes.yaml loaded and validated, store opened,
+    dispatcher started (unless ``dispatcher`` is off).
+
+    Raises ConfigError (invalid routes.yaml, missing GitHub credentials, bad DATABASE_URL): the
+    app refuses to start rather than accept events it could not deliver.
+    """
+    env = os.environ if environ is None else environ
+    settings = Settings.from_env(env).with_overrides(config or {})
+    routes = load_routes(settings.routes_path, env)
+    sender = github_sender(settings, dispatches=bool(routes.routes))
+    store = open_store(settings.database_url)
+    dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)
+
+    app = Flask("bridge")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher)
+    web.register(app)
+    if settings.dispatcher:
+        dispatcher.start()
+        atexit.register(dispatcher.stop)
+    return app
+
+
+def github_sender(settings: Settings, *, dispatches: bool) -> GitHubClient | None:
+    """The GitHub client; None in dry-run mode (or when no route dispatches at all).
+
+    Raises ConfigError when routes dispatch but no credentials are set: fail at start, not at
+    the first event.
+    """
+    if settings.dry_run:
+        return None
+    if not settings.github_configured:
+        if not dispatches:
+            return None
+        raise ConfigError(
+            "routes.yaml dispatches to GitHub but no credentials are set: set GITHUB_TOKEN, "
+            "or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 to record "
+            "would-be requests without sending them"
+        )
+    return GitHubClient(
+        api_url=settings.github_api_url,
+        token=settings.github_token,
+        app_id=settings.github_app_id,
+        app_private_key=settings.github_app_private_key,
+        installation_id=settings.github_app_installation_id,
+        timeout=settings.github_timeout,
+    )

@@ -1,0 +1,57 @@
+"""``bridge serve`` and ``bridge worker``: the two process types (Procfile ``web``/``worker``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+import click
+
+from bridge import commands, logs
+from bridge.app import github_sender
+from bridge.dispatcher import Dispatcher
+from bridge.errors import ConfigError
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to bind (default $HOST or 0.0.0.0).")
+@click.option("--port", type=int, default=None, help="Port (default $PORT or 8000).")
+@click.option("--workers", type=int, default=None, help="Processes (default $WEB_CONCURRENCY or 2).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the web service under gunicorn, exactly as the Procfile does."""
+    settings = commands.settings()
+    routes = commands.routes(settings)  # fail here, once and clearly, not in every worker
+    try:
+        github_sender(settings, dispatches=bool(routes.routes))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
+        if value is not None:
+            os.environ[var] = str(value)
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:bridge.gunicorn_conf"]
+    os.execv(sys.executable, [*argv, "bridge:create_app()"])  # noqa: S606
+
+
+@click.command()
+def worker() -> None:
+    """Run only the dispatcher: deliver queued events, serve no HTTP."""
+    logs.configure()
+    settings = commands.settings()
+    routes = commands.routes(settings)
+    try:
+        sender = github_sender(settings, dispatches=bool(routes.routes))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    store = commands.store(settings)
+    dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    dispatcher.start()
+    mode = "dry run, nothing is sent" if sender is None else f"sending to {settings.github_api_url}"
+    click.echo(f"bridge worker {dispatcher.owner}: {mode}")
+    stop.wait()
+    dispatcher.stop()
+    store.close()

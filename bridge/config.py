@@ -1,0 +1,138 @@
+"""Settings from the environment (12-factor), read once into one typed, frozen object.
+
+Nothing here runs at import: :func:`Settings.from_env` is called by ``create_app`` and the CLI.
+The variables are the contract in DESIGN.md ("Contract: environment"), plus ``BRIDGE_*`` knobs
+with safe defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from bridge.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_duration(text: str, *, name: str) -> float:
+    """``"90"``, ``"1.5s"``, ``"30m"``, ``"24h"``, ``"7d"`` → seconds. Raises ConfigError."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ConfigError(f"{name}={text!r} is not a duration (e.g. 30s, 15m, 24h, 7d)")
+    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def parse_size(text: str, *, name: str) -> int:
+    """``"1048576"``, ``"512KiB"``, ``"1MiB"`` → bytes. Raises ConfigError."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ConfigError(f"{name}={text!r} is not a size in bytes (e.g. 1048576, 512KiB, 1MiB)")
+    return int(m.group(1)) * _UNIT_BYTES[(m.group(2) or "b").lower()]
+
+
+def parse_bool(text: str, *, name: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name}={text!r} is not a boolean (use 1/0, true/false, on/off)")
+
+
+def _positive_int(text: str, *, name: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r} must be a positive integer")
+    return int(text)
+
+
+def default_database_url() -> str:
+    return "sqlite:///" + str(Path.cwd() / "bridge.db")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    routes_path: str = "routes.yaml"
+    database_url: str = field(default_factory=default_database_url)
+    github_api_url: str = "https://api.github.com"
+    github_token: str | None = field(default=None, repr=False)
+    github_app_id: str | None = None
+    github_app_private_key: str | None = field(default=None, repr=False)
+    github_app_installation_id: int | None = None
+    github_timeout: float = 10.0
+    admin_token: str | None = field(default=None, repr=False)
+    port: int = 8000
+    dry_run: bool = False
+    # Run the outbox worker inside each web process (off when a separate `bridge worker` runs).
+    dispatcher: bool = True
+    max_body_bytes: int = 1024 * 1024
+    retry_horizon: float = 24 * 3600.0
+    retry_max_delay: float = 3600.0
+    lease_seconds: float = 60.0
+    poll_interval: float = 2.0
+    dispatch_concurrency: int = 4
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment. Raises ConfigError naming the variable that is wrong (never
+        its value when it is a secret)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        text = {
+            "routes_path": "BRIDGE_ROUTES",
+            "database_url": "DATABASE_URL",
+            "github_api_url": "GITHUB_API_URL",
+            "github_token": "GITHUB_TOKEN",
+            "github_app_id": "GITHUB_APP_ID",
+            "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
+            "admin_token": "BRIDGE_ADMIN_TOKEN",
+        }
+        for attr, var in text.items():
+            if env.get(var):
+                values[attr] = env[var]
+        if env.get("GITHUB_APP_INSTALLATION_ID"):
+            values["github_app_installation_id"] = _positive_int(
+                env["GITHUB_APP_INSTALLATION_ID"], name="GITHUB_APP_INSTALLATION_ID"
+            )
+        if env.get("PORT"):
+            values["port"] = _positive_int(env["PORT"], name="PORT")
+        for attr, var in (("dry_run", "BRIDGE_DRY_RUN"), ("dispatcher", "BRIDGE_DISPATCHER")):
+            if var in env:
+                values[attr] = parse_bool(env[var], name=var)
+        durations = {
+            "github_timeout": "BRIDGE_GITHUB_TIMEOUT",
+            "retry_horizon": "BRIDGE_RETRY_HORIZON",
+            "retry_max_delay": "BRIDGE_RETRY_MAX_DELAY",
+            "lease_seconds": "BRIDGE_LEASE",
+            "poll_interval": "BRIDGE_POLL_INTERVAL",
+        }
+        for attr, var in durations.items():
+            if env.get(var):
+                values[attr] = parse_duration(env[var], name=var)
+        if env.get("BRIDGE_MAX_BODY"):
+            values["max_body_bytes"] = parse_size(env["BRIDGE_MAX_BODY"], name="BRIDGE_MAX_BODY")
+        if env.get("BRIDGE_DISPATCH_CONCURRENCY"):
+            values["dispatch_concurrency"] = _positive_int(
+                env["BRIDGE_DISPATCH_CONCURRENCY"], name="BRIDGE_DISPATCH_CONCURRENCY"
+            )
+        return cls(**values)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+        return replace(self, **overrides)
+
+    @property
+    def github_configured(self) -> bool:
+        return bool(self.github_token or (self.github_app_id and self.github_app_private_key))

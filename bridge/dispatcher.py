@@ -1,0 +1,195 @@
+"""The outbox worker: claim due deliveries, render, send to GitHub, record, schedule retries.
+
+One runs in each web process (woken at once when an event is stored) and/or as
+``bridge worker``. Claims are leases, so several dispatchers share one store safely and a
+delivery whose dispatcher died is claimed again when its lease expires (at-least-once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Protocol
+
+from bridge.backoff import retry_delay
+from bridge.config import Settings
+from bridge.dispatch_request import DispatchRequest
+from bridge.errors import RenderError, StoreUnavailableError
+from bridge.github import DispatchResult, PermanentGitHubError, TransientGitHubError
+from bridge.payloads import build_request
+from bridge.routes import RoutesConfig
+from bridge.store import Claim, Outcome, Store
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    def dispatch(self, request: DispatchRequest) -> DispatchResult: ...
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        routes: RoutesConfig,
+        sender: Sender | None,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``sender`` None means dry-run: requests are rendered and recorded, never sent."""
+        self.store = store
+        self.routes = routes
+        self.sender = sender
+        self.settings = settings
+        self.clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(
+            max_workers=settings.dispatch_concurrency, thread_name_prefix="bridge-send"
+        )
+        self._paused_until = 0.0  # GitHub rate limit: applies to every delivery of this token
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.run, name="bridge-dispatcher", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """New deliveries were stored: look now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Finish the attempts in flight, then stop. Idempotent."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._pool.shutdown(wait=True)
+
+    def run(self) -> None:
+        """Loop until :meth:`stop`: drain what is due, then sleep until woken or due."""
+        while not self._stop.is_set():
+            try:
+                busy = self.run_once() > 0
+            except StoreUnavailableError as exc:
+                log.warning("store unavailable, will retry: %s", exc)
+                busy = False
+            except Exception:
+                log.exception("dispatcher loop error")
+                busy = False
+            if not busy:
+                self._wake.wait(self._idle_seconds())
+                self._wake.clear()
+
+    def _idle_seconds(self) -> float:
+        now = self.clock()
+        wait = self.settings.poll_interval
+        if self._paused_until > now:
+            return min(self._paused_until - now, wait)
+        try:
+            due = self.store.next_due_at()
+        except StoreUnavailableError:
+            return wait
+        if due is not None:
+            wait = min(wait, max(due - now, 0.01))
+        return wait
+
+    # -- one round --------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim what is due now and attempt it; returns how many deliveries were attempted."""
+        now = self.clock()
+        if self._paused_until > now or self._stop.is_set():
+            return 0
+        claims = self.store.claim_due(
+            owner=self.owner,
+            now=now,
+            lease=self.settings.lease_seconds,
+            limit=self.settings.dispatch_concurrency,
+        )
+        for _ in self._pool.map(self._attempt, claims):
+            pass
+        return len(claims)
+
+    def _attempt(self, claim: Claim) -> None:
+        started = self.clock()
+        t0 = time.perf_counter()
+        result = self._send(claim, started)
+        extra = {
+            "event_id": claim.event.id,
+            "source": claim.event.source,
+            "route": claim.route,
+            "delivery_id": claim.delivery_id,
+            "attempt": claim.attempts + 1,
+            "status": result.status,
+        }
+        result = _with_duration(result, (time.perf_counter() - t0) * 1000)
+        if not self.store.finish(claim.delivery_id, owner=self.owner, result=result):
+            log.warning("lease lost before the attempt was recorded", extra=extra)
+        level = logging.WARNING if result.outcome in ("retry", "failed") else logging.INFO
+        log.log(level, "delivery %s: %s", result.outcome, result.message or "", extra=extra)
+
+    def _send(self, claim: Claim, started: float) -> Outcome:
+        route = self.routes.route(claim.route)
+        if route is None:
+            return Outcome(
+                "failed", started, 0.0, message=f"route {claim.route!r} is not in routes.yaml"
+            )
+        try:
+            request = build_request(route, claim.event, delivery_id=claim.delivery_id)
+        except RenderError as exc:
+            return Outcome("failed", started, 0.0, message=f"cannot render: {exc}")
+        sent = request.as_dict()
+        if self.sender is None:
+            return Outcome("dry_run", started, 0.0, message="dry run: not sent", request=sent)
+        try:
+            answer = self.sender.dispatch(request)
+        except PermanentGitHubError as exc:
+            return Outcome("failed", started, 0.0, exc.status, exc.message, sent)
+        except TransientGitHubError as exc:
+            return self._retry(claim, started, exc.status, exc.message, sent, exc.retry_after)
+        except Exception as exc:  # a bug must not lose the delivery: retry it, loudly
+            log.exception("unexpected error sending delivery %s", claim.delivery_id)
+            return self._retry(claim, started, None, f"{type(exc).__name__}: {exc}", sent, None)
+        return Outcome(
+            "delivered", started, 0.0, answer.status, answer.response or None, sent,
+            run_id=answer.run_id, run_url=answer.run_url,
+        )  # fmt: skip
+
+    def _retry(
+        self,
+        claim: Claim,
+        started: float,
+        status: int | None,
+        message: str,
+        sent: dict[str, object],
+        retry_after: float | None,
+    ) -> Outcome:
+        failed = claim.attempts + 1
+        delay = retry_delay(failed, cap=self.settings.retry_max_delay, retry_after=retry_after)
+        if retry_after is not None and status in (403, 429):
+            self._paused_until = max(self._paused_until, started + retry_after)
+        next_at = started + delay
+        if next_at - claim.queued_at > self.settings.retry_horizon:
+            hours = self.settings.retry_horizon / 3600
+            return Outcome(
+                "failed", started, 0.0, status,
+                f"gave up after {failed} attempts over {hours:g} h; last error: {message}", sent,
+            )  # fmt: skip
+        return Outcome("retry", started, 0.0, status, message, sent, next_attempt_at=next_at)
+
+
+def _with_duration(result: Outcome, duration_ms: float) -> Outcome:
+    return replace(result, duration_ms=round(duration_ms, 3))

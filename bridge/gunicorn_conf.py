@@ -1,0 +1,27 @@
+"""gunicorn settings for production (Procfile, ``bridge serve``): ``gunicorn -c
+python:bridge.gunicorn_conf "bridge:create_app()"``. https://docs.gunicorn.org/en/stable/settings.html
+
+Environment: ``PORT`` (Heroku/Render set it), ``HOST``, ``WEB_CONCURRENCY`` (workers),
+``GUNICORN_THREADS``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from bridge import logs
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 25  # lets the dispatcher finish attempts in flight (Heroku waits 30 s)
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# %(U)s is the path *without* the query string: Pgyer's ?token= never reaches a log line.
+# (The default format's %(r)s request line would include it.)
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+logs.configure()

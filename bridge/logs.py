@@ -1,0 +1,70 @@
+"""Logging setup: readable text locally, one JSON object per line when ``LOG_FORMAT=json``.
+
+Secrets never reach a handler: bridge logs no bodies, signatures or query strings, and the
+:class:`RedactFilter` scrubs ``token=…`` / ``secret=…`` / ``signature`` values from any record
+as a second line of defence (third-party libraries log URLs too).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+from datetime import UTC, datetime
+
+_SECRET_VALUES = re.compile(
+    r"(?i)((?:token|secret|signature|password|access_token|key)=)[^&\s\"']+"
+    r"|(hmacsha256=)[0-9a-fA-F]+"
+    r"|((?:bearer|token)\s+)[A-Za-z0-9._\-]{8,}"
+)
+_FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status")
+
+
+def redact(text: str) -> str:
+    return _SECRET_VALUES.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + "***", text)
+
+
+class RedactFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        pairs = [f"{k}={getattr(record, k)}" for k in _FIELDS if hasattr(record, k)]
+        return f"{line} {' '.join(pairs)}" if pairs else line
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        obj: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        obj.update({k: getattr(record, k) for k in _FIELDS if hasattr(record, k)})
+        if record.exc_info:
+            obj["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def configure(level: str | None = None, fmt: str | None = None) -> None:
+    """Configure the root logger once for a bridge process (``LOG_LEVEL``, ``LOG_FORMAT``)."""
+    handler = logging.StreamHandler(sys.stdout)
+    use_json = (fmt or os.environ.get("LOG_FORMAT", "text")).lower() == "json"
+    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.addFilter(RedactFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())

@@ -1,0 +1,80 @@
+"""Pgyer (蒲公英) webhooks. https://www.pgyer.com/doc/view/webhook
+
+Pgyer signs nothing, so the source's secret travels as ``?token=`` in the webhook URL. Its
+payloads are flat objects keyed by ``type`` (``updateVersion`` is documented; others vary and
+"may differ slightly" from the docs), so parsing is lenient: any JSON object with a ``type`` or
+an ``action`` label is an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from bridge.errors import PayloadError
+from bridge.events import Event
+from bridge.providers.jsonbody import parse_object, text_field
+from bridge.signatures import verify_token
+
+NAME = "pgyer"
+TOKEN_PARAM = "token"
+
+EVENT_TYPES: frozenset[str] = frozenset({"updateVersion", "feedback", "crashlog"})
+
+# Pgyer's Chinese ``action`` labels, for payloads without ``type``.
+_ACTION_TYPES = {"应用更新": "updateVersion", "应用反馈": "feedback", "Crash log": "crashlog"}
+
+
+def authenticate(
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    secrets: Sequence[str],
+) -> None:
+    verify_token(query.get(TOKEN_PARAM), tokens=secrets, name=TOKEN_PARAM)
+
+
+def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str]]:
+    return {}, {TOKEN_PARAM: secret}
+
+
+def parse(body: bytes, *, source: str) -> Event:
+    """Normalize a Pgyer webhook body.
+
+    The event id is the payload's own ``id`` when present, else a SHA-256 of the payload in
+    canonical JSON form: a redelivery of the same content is then recognized as a duplicate,
+    even if re-serialized with other spacing or key order.
+    Raises PayloadError when the body is not a JSON object with a ``type`` or ``action``.
+    """
+    payload = parse_object(body)
+    action = text_field(payload, "action")
+    event_type = text_field(payload, "type") or _ACTION_TYPES.get(action or "")
+    if event_type is None:
+        raise PayloadError("Pgyer payload must have a string 'type' (or a known 'action')")
+    raw_id = payload.get("id")
+    event_id = str(raw_id) if isinstance(raw_id, (str, int)) and str(raw_id) else None
+    return Event(
+        source=source,
+        provider=NAME,
+        type=event_type,
+        id=event_id or _content_id(payload),
+        timestamp=_timestamp(payload.get("timestamp")),
+        payload=payload,
+    )
+
+
+def _content_id(payload: Mapping[str, object]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _timestamp(value: object) -> str | None:
+    """Pgyer sends Unix seconds; normalize to ISO 8601 UTC like App Store Connect."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**33:
+        return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
+    return None

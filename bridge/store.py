@@ -1,0 +1,131 @@
+"""The durable store: events, one delivery per matched route (the outbox), and every attempt.
+
+The interface is :class:`Store`; :func:`open_store` picks the backend from ``DATABASE_URL``.
+Guarantees every backend keeps:
+
+* an event and its deliveries are written in one transaction, before the webhook is answered;
+* ``(source, event_id)`` is unique, so a redelivery is detected, race-free, by the insert;
+* a delivery is claimed with a lease; a claim whose holder died expires and is claimed again
+  (at-least-once delivery).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bridge.errors import ConfigError
+from bridge.events import Event
+
+DeliveryState = Literal["pending", "delivered", "failed", "dry_run"]
+AttemptOutcome = Literal["delivered", "retry", "failed", "dry_run"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    duplicate: bool
+    delivery_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A due delivery leased to one dispatcher, with everything needed to send it."""
+
+    delivery_id: str
+    route: str
+    attempts: int  # attempts made before this one
+    queued_at: float  # start of the retry horizon
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt, and what becomes of the delivery."""
+
+    outcome: AttemptOutcome
+    started_at: float
+    duration_ms: float
+    status: int | None = None
+    message: str | None = None
+    request: dict[str, Any] | None = None
+    next_attempt_at: float | None = None  # for outcome == "retry"
+    run_id: int | None = None
+    run_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: str
+    route: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: float
+    last_status: int | None
+    last_error: str | None
+    run_url: str | None
+    request: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    source: str
+    provider: str
+    type: str
+    event_id: str
+    old_state: str | None
+    new_state: str | None
+    received_at: float
+    deliveries: tuple[DeliveryRecord, ...]
+
+
+class Store(Protocol):
+    def record_event(
+        self, event: Event, body: bytes, routes: Sequence[str], *, now: float
+    ) -> Recorded:
+        """Store ``event`` and one pending delivery per route, atomically; a known
+        ``(source, id)`` stores nothing and returns ``duplicate=True``.
+        Raises StoreUnavailableError when the database cannot be reached."""
+
+    def claim_due(self, *, owner: str, now: float, lease: float, limit: int) -> list[Claim]:
+        """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner``."""
+
+    def finish(self, delivery_id: str, *, owner: str, result: Outcome) -> bool:
+        """Record an attempt and the delivery's new state. Returns False (the attempt is still
+        recorded) when ``owner`` no longer holds the lease."""
+
+    def release(self, delivery_ids: Sequence[str], *, owner: str) -> None:
+        """Give back leases that were claimed but not attempted (shutdown)."""
+
+    def next_due_at(self) -> float | None:
+        """When the earliest pending delivery is due, or None when there is none."""
+
+    def recent_events(self, *, limit: int, source: str | None = None) -> list[EventRecord]: ...
+
+    def events_by_id(self, event_id: str, *, source: str | None = None) -> list[EventRecord]: ...
+
+    def requeue_event(self, event_id: str, *, source: str | None, now: float) -> int:
+        """Queue every delivery of the event again; returns how many."""
+
+    def requeue_failed(self, *, now: float) -> int:
+        """Queue every failed delivery again; returns how many."""
+
+    def ping(self) -> None:
+        """Raise StoreUnavailableError unless the database answers."""
+
+    def close(self) -> None: ...
+
+
+def open_store(database_url: str) -> Store:
+    """The store ``DATABASE_URL`` names. Raises ConfigError for an unsupported URL."""
+    from bridge.sqlite_store import SQLiteStore, sqlite_path
+
+    if database_url.startswith("sqlite:"):
+        return SQLiteStore(sqlite_path(database_url))
+    scheme = database_url.partition(":")[0] or "(none)"
+    if scheme in {"postgres", "postgresql"}:
+        raise ConfigError(
+            "DATABASE_URL: PostgreSQL is not supported by this version of bridge yet; "
+            "use sqlite:///path/to/bridge.db"
+        )
+    raise ConfigError(f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db")

@@ -1,0 +1,190 @@
+import threading
+from pathlib import Path
+
+import pytest
+
+from bridge.errors import ConfigError, StoreUnavailableError
+from bridge.events import Event, Instance
+from bridge.sqlite_store import SQLiteStore, sqlite_path
+from bridge.store import Outcome, open_store
+
+EVENT = Event(
+    "ios", "appstoreconnect", "buildUploadStateUpdated", "evt-1", "PROCESSING", "COMPLETE",
+    Instance("buildUploads", "bu-1"), "2025-12-25T08:28:35Z", {"data": {"id": "evt-1"}},
+)  # fmt: skip
+BODY = b'{"data": {"id": "evt-1"}}'
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    s = SQLiteStore(str(tmp_path / "bridge.db"))
+    yield s
+    s.close()
+
+
+def test_record_creates_one_delivery_per_route(store: SQLiteStore) -> None:
+    recorded = store.record_event(EVENT, BODY, ["a", "b"], now=100.0)
+    assert not recorded.duplicate
+    assert len(recorded.delivery_ids) == 2
+    [record] = store.recent_events(limit=10)
+    assert (record.source, record.event_id, record.new_state) == ("ios", "evt-1", "COMPLETE")
+    assert [d.route for d in record.deliveries] == ["a", "b"]
+    assert {d.state for d in record.deliveries} == {"pending"}
+
+
+def test_duplicate_is_detected_and_stores_nothing(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    again = store.record_event(EVENT, BODY, ["a", "b"], now=101.0)
+    assert again.duplicate
+    assert again.delivery_ids == ()
+    [record] = store.recent_events(limit=10)
+    assert len(record.deliveries) == 1
+
+
+def test_same_id_in_another_source_is_not_a_duplicate(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    other = Event("android", "pgyer", "updateVersion", "evt-1")
+    assert not store.record_event(other, b"{}", [], now=100.0).duplicate
+
+
+def test_concurrent_identical_events_store_exactly_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "race.db")
+    stores = [SQLiteStore(path) for _ in range(4)]  # four connections, as four processes would
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def deliver(s: SQLiteStore) -> None:
+        barrier.wait()
+        results.append(s.record_event(EVENT, BODY, ["a"], now=1.0).duplicate)
+
+    threads = [threading.Thread(target=deliver, args=(stores[i % 4],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] + [True] * 7
+    assert len(stores[0].recent_events(limit=5)[0].deliveries) == 1
+
+
+def test_claim_leases_and_reconstructs_the_event(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    [claim] = store.claim_due(owner="w1", now=100.0, lease=60, limit=10)
+    assert claim.route == "a"
+    assert claim.attempts == 0
+    assert claim.event == EVENT
+    assert claim.event.payload == {"data": {"id": "evt-1"}}
+    assert store.claim_due(owner="w2", now=130.0, lease=60, limit=10) == []
+    # The holder died: once the lease expires another dispatcher takes the delivery.
+    [again] = store.claim_due(owner="w2", now=161.0, lease=60, limit=10)
+    assert again.delivery_id == claim.delivery_id
+
+
+def test_not_due_is_not_claimed(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    assert store.claim_due(owner="w", now=99.0, lease=60, limit=10) == []
+    assert store.next_due_at() == 100.0
+
+
+def test_finish_delivered(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
+    ok = store.finish(
+        claim.delivery_id, owner="w",
+        result=Outcome("delivered", 100.0, 12.5, 200, "ok", {"path": "/x"}, run_id=7, run_url="u"),
+    )  # fmt: skip
+    assert ok
+    [delivery] = store.recent_events(limit=1)[0].deliveries
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 1, 200)
+    assert (delivery.run_url, delivery.request, delivery.last_error) == ("u", {"path": "/x"}, None)
+    assert store.next_due_at() is None
+    assert store.claim_due(owner="w", now=1e12, lease=60, limit=10) == []
+
+
+def test_retry_schedules_next_attempt(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
+    store.finish(
+        claim.delivery_id, owner="w",
+        result=Outcome("retry", 100.0, 5.0, 502, "bad gateway", next_attempt_at=105.0),
+    )  # fmt: skip
+    assert store.next_due_at() == 105.0
+    assert store.claim_due(owner="w", now=104.0, lease=60, limit=1) == []
+    [again] = store.claim_due(owner="w", now=105.0, lease=60, limit=1)
+    assert again.attempts == 1
+    [delivery] = store.recent_events(limit=1)[0].deliveries
+    assert (delivery.state, delivery.last_error) == ("pending", "bad gateway")
+
+
+def test_finish_by_a_lease_loser_keeps_the_attempt_but_not_the_state(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    [claim] = store.claim_due(owner="old", now=100.0, lease=1, limit=1)
+    store.claim_due(owner="new", now=200.0, lease=60, limit=1)
+    assert not store.finish(claim.delivery_id, owner="old", result=Outcome("failed", 200.0, 1.0))
+    [delivery] = store.recent_events(limit=1)[0].deliveries
+    assert delivery.state == "pending"
+
+
+def test_failed_then_requeue(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a", "b"], now=100.0)
+    for claim in store.claim_due(owner="w", now=100.0, lease=60, limit=10):
+        store.finish(claim.delivery_id, owner="w", result=Outcome("failed", 100.0, 1.0, 404, "nf"))
+    assert store.requeue_failed(now=500.0) == 2
+    claims = store.claim_due(owner="w", now=500.0, lease=60, limit=10)
+    assert len(claims) == 2
+    assert all(c.queued_at == 500.0 for c in claims)
+
+
+def test_requeue_event_by_id_and_source(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
+    store.finish(claim.delivery_id, owner="w", result=Outcome("delivered", 100.0, 1.0, 204))
+    assert store.requeue_event("evt-1", source="other", now=200.0) == 0
+    assert store.requeue_event("evt-1", source=None, now=200.0) == 1
+    assert store.events_by_id("evt-1")[0].deliveries[0].state == "pending"
+
+
+def test_release_returns_the_lease(store: SQLiteStore) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
+    store.release([claim.delivery_id], owner="w")
+    assert len(store.claim_due(owner="x", now=100.0, lease=60, limit=1)) == 1
+
+
+def test_survives_reopen(tmp_path: Path) -> None:
+    path = str(tmp_path / "b.db")
+    first = SQLiteStore(path)
+    first.record_event(EVENT, BODY, ["a"], now=100.0)
+    first.close()
+    second = SQLiteStore(path)  # migrations are not applied twice
+    assert len(second.claim_due(owner="w", now=100.0, lease=60, limit=5)) == 1
+
+
+def test_unreachable_database_is_store_unavailable(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "b.db"))
+    store.close()  # the next call opens a new connection
+    for name in ("b.db", "b.db-wal", "b.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    (tmp_path / "b.db").mkdir()  # the path is now a directory: SQLite cannot open it
+    with pytest.raises(StoreUnavailableError, match="unable to open"):
+        store.ping()
+    with pytest.raises(StoreUnavailableError):
+        store.record_event(EVENT, BODY, ["a"], now=1.0)
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [("sqlite:///bridge.db", "bridge.db"), ("sqlite:////var/lib/b.db", "/var/lib/b.db"),
+     ("sqlite:///data/x.db", "data/x.db")],
+)  # fmt: skip
+def test_sqlite_path(url: str, path: str) -> None:
+    assert sqlite_path(url) == path
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("sqlite:///", "file path"), ("sqlite:///:memory:", "file path"),
+     ("postgres://u@h/db", "PostgreSQL"), ("mysql://x", "unsupported scheme 'mysql'")],
+)  # fmt: skip
+def test_unsupported_urls(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        open_store(url)
