@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +17,8 @@ from bridge.errors import ConfigError
 from bridge.github import GitHubClient
 from bridge.routes import load_routes
 from bridge.store import open_store
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -31,6 +34,8 @@ def create_app(
     env = os.environ if environ is None else environ
     settings = Settings.from_env(env).with_overrides(config or {})
     routes = load_routes(settings.routes_path, env)
+    for warning in routes.warnings:
+        log.warning("routes: %s", warning)
     sender = github_sender(settings, dispatches=bool(routes.routes))
     store = open_store(settings.database_url)
     dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)

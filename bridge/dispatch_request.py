@@ -28,9 +28,8 @@ class DispatchRequest:
         """
         owner, _, name = self.repository.partition("/")
         base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-        if self.kind == "repository_dispatch":
+        if self.kind == "repository_dispatch" or self.workflow is None:
             return f"{base}/dispatches"
-        assert self.workflow is not None
         return f"{base}/actions/workflows/{quote(self.workflow, safe='')}/dispatches"
 
     def as_dict(self) -> dict[str, Any]:

@@ -159,10 +159,16 @@ class Dispatcher:
         except PermanentGitHubError as exc:
             return Outcome("failed", started, 0.0, exc.status, exc.message, sent)
         except TransientGitHubError as exc:
-            return self._retry(claim, started, exc.status, exc.message, sent, exc.retry_after)
+            return self._retry(
+                claim, started=started, status=exc.status, message=exc.message, sent=sent,
+                retry_after=exc.retry_after,
+            )  # fmt: skip
         except Exception as exc:  # a bug must not lose the delivery: retry it, loudly
             log.exception("unexpected error sending delivery %s", claim.delivery_id)
-            return self._retry(claim, started, None, f"{type(exc).__name__}: {exc}", sent, None)
+            message = f"{type(exc).__name__}: {exc}"
+            return self._retry(
+                claim, started=started, status=None, message=message, sent=sent, retry_after=None
+            )
         return Outcome(
             "delivered", started, 0.0, answer.status, answer.response or None, sent,
             run_id=answer.run_id, run_url=answer.run_url,
@@ -171,6 +177,7 @@ class Dispatcher:
     def _retry(
         self,
         claim: Claim,
+        *,
         started: float,
         status: int | None,
         message: str,

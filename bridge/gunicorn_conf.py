@@ -25,3 +25,9 @@ errorlog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 logs.configure()
+
+
+def on_starting(server: object) -> None:
+    """Import the app's modules once in the master: forked workers inherit them and boot fast.
+    (Importing starts nothing: ``create_app()`` runs in each worker, after the fork.)"""
+    import bridge.app  # noqa: F401, PLC0415

@@ -71,10 +71,11 @@ def build_request(route: Route, event: Event, *, delivery_id: str) -> DispatchRe
             client_payload = _render_mapping(spec.client_payload, context, "client_payload")
             client_payload[CORRELATION_KEY] = correlation(route, delivery_id)
         _check_client_payload(spec.event_type, client_payload)
-        body = {"event_type": spec.event_type, "client_payload": client_payload}
+        body: dict[str, Any] = {"event_type": spec.event_type, "client_payload": client_payload}
         return DispatchRequest("repository_dispatch", spec.repository, body)
     inputs = _render_mapping(spec.inputs or {}, context, "inputs")
     _check_inputs(inputs)
+    # return_run_details: GitHub answers 200 with the run's id and URL (2026-02-19 changelog)
     body = {"ref": spec.ref, "inputs": inputs, "return_run_details": True}
     return DispatchRequest("workflow_dispatch", spec.repository, body, workflow=spec.workflow)
 

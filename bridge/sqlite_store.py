@@ -23,7 +23,7 @@ _EVENT_COLUMNS = (
 
 
 def sqlite_path(url: str) -> str:
-    """``sqlite:///rel/path.db`` → ``rel/path.db``; ``sqlite:////abs/path.db`` → ``/abs/path.db``."""
+    """``sqlite:///rel.db`` → ``rel.db``; ``sqlite:////abs/path.db`` → ``/abs/path.db``."""
     path = url.removeprefix("sqlite:").removeprefix("//").removeprefix("/")
     if not path or path == ":memory:":
         raise ConfigError("DATABASE_URL: give SQLite a file path, e.g. sqlite:///bridge.db")

@@ -118,7 +118,7 @@ class Store(Protocol):
 
 def open_store(database_url: str) -> Store:
     """The store ``DATABASE_URL`` names. Raises ConfigError for an unsupported URL."""
-    from bridge.sqlite_store import SQLiteStore, sqlite_path
+    from bridge.sqlite_store import SQLiteStore, sqlite_path  # noqa: PLC0415  (it imports this module)
 
     if database_url.startswith("sqlite:"):
         return SQLiteStore(sqlite_path(database_url))

@@ -112,10 +112,9 @@ def replay(event_id: str | None, failed: bool, source: str | None) -> None:
         raise click.UsageError("give either EVENT_ID or --failed")
     store = commands.store(commands.settings())
     now = time.time()
-    if failed:
+    if event_id is None:
         count = store.requeue_failed(now=now)
     else:
-        assert event_id is not None
         matches = store.events_by_id(event_id, source=source)
         if not matches:
             raise click.ClickException(f"no event with id {event_id!r}")

@@ -51,7 +51,7 @@ def simulate(source: str, file: BinaryIO) -> None:
     try:
         event = PROVIDERS[configured.provider].parse(file.read(), source=source)
     except PayloadError as exc:
-        raise click.ClickException(f"{file.name}: {exc.message}") from exc
+        raise click.ClickException(f"{getattr(file, 'name', '-')}: {exc.message}") from exc
     results: list[dict[str, Any]] = []
     for number, route in enumerate(match(routes, event), start=1):
         try:

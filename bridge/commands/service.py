@@ -8,6 +8,7 @@ import sys
 import threading
 
 import click
+from gunicorn.app.wsgiapp import WSGIApplication
 
 from bridge import commands, logs
 from bridge.app import github_sender
@@ -18,7 +19,9 @@ from bridge.errors import ConfigError
 @click.command()
 @click.option("--host", default=None, help="Interface to bind (default $HOST or 0.0.0.0).")
 @click.option("--port", type=int, default=None, help="Port (default $PORT or 8000).")
-@click.option("--workers", type=int, default=None, help="Processes (default $WEB_CONCURRENCY or 2).")
+@click.option(
+    "--workers", type=int, default=None, help="Processes (default $WEB_CONCURRENCY or 2)."
+)
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
     settings = commands.settings()
@@ -27,11 +30,14 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         github_sender(settings, dispatches=bool(routes.routes))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
+    commands.store(settings).close()  # a bad DATABASE_URL fails here; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:
             os.environ[var] = str(value)
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:bridge.gunicorn_conf"]
-    os.execv(sys.executable, [*argv, "bridge:create_app()"])  # noqa: S606
+    # gunicorn's own command line, run in this process: the modules imported by the checks
+    # above are inherited by every forked worker, which then boots in milliseconds.
+    sys.argv = ["gunicorn", "-c", "python:bridge.gunicorn_conf", "bridge:create_app()"]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="bridge serve").run()
 
 
 @click.command()

@@ -19,7 +19,7 @@ from bridge.providers.jsonbody import parse_object, text_field
 from bridge.signatures import verify_token
 
 NAME = "pgyer"
-TOKEN_PARAM = "token"
+TOKEN_PARAM = "token"  # noqa: S105  (the query parameter's name, not a secret)
 
 EVENT_TYPES: frozenset[str] = frozenset({"updateVersion", "feedback", "crashlog"})
 

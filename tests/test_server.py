@@ -1,0 +1,265 @@
+"""End to end: `bridge serve` (gunicorn, the production shape) as a real process, a fake GitHub
+on 127.0.0.1, real HTTP in between; crash recovery with kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from bridge.sqlite_store import SQLiteStore, sqlite_path
+from tests.conftest import ASC_SECRET, PGYER_TOKEN, SAMPLES, sample, signed
+from tests.fake_github import FakeGitHub
+
+pytestmark = pytest.mark.server
+GITHUB_TOKEN = "ghp_e2e_token_must_not_be_logged"
+BUILD = "appstoreconnect/build-upload-complete.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Server:
+    """A `python -m bridge serve` process group; its output goes to ``log``."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.port = int(env["PORT"])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "serve", "--host", "127.0.0.1"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bridge serve exited:\n{self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"bridge serve did not become healthy:\n{self.log.read_text()}")
+
+    def kill9(self) -> None:
+        """Crash: SIGKILL the gunicorn master and every worker at once."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+    def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, object]]:
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=body, method="POST", headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def server_env(environ: dict[str, str], fake_github: FakeGitHub) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
+    env.update(environ)
+    env.update(
+        {
+            "PORT": str(free_port()),
+            "WEB_CONCURRENCY": "2",
+            "GITHUB_TOKEN": GITHUB_TOKEN,
+            "GITHUB_API_URL": fake_github.url,
+            "BRIDGE_DRY_RUN": "0",
+            "BRIDGE_DISPATCHER": "1",
+            "BRIDGE_LEASE": "3s",
+            "BRIDGE_POLL_INTERVAL": "0.5s",
+            "BRIDGE_GITHUB_TIMEOUT": "2s",
+            "LOG_LEVEL": "DEBUG",
+        }
+    )
+    return env
+
+
+@pytest.fixture
+def server(server_env: dict[str, str], tmp_path: Path) -> Iterator[Server]:
+    s = Server(server_env, tmp_path / "server.log").start()
+    yield s
+    s.stop()
+
+
+def bridge_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def deliveries(env: dict[str, str]) -> list[dict[str, object]]:
+    """What the server's store holds now, read from its SQLite file."""
+    store = SQLiteStore(sqlite_path(env["DATABASE_URL"]))
+    try:
+        return [asdict(d) for e in store.recent_events(limit=100) for d in e.deliveries]
+    finally:
+        store.close()
+
+
+def wait_for(
+    env: dict[str, str], check: Callable[[list[dict[str, object]]], bool], timeout: float = 20
+) -> list[dict[str, object]]:
+    deadline = time.monotonic() + timeout
+    while not check(found := deliveries(env)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"deliveries never matched: {found}")
+        time.sleep(0.2)
+    return found
+
+
+def wait_for_state(env: dict[str, str], state: str, timeout: float = 20) -> list[dict[str, object]]:
+    return wait_for(env, lambda ds: bool(ds) and all(d["state"] == state for d in ds), timeout)
+
+
+def test_signed_event_reaches_github(
+    server: Server, server_env: dict[str, str], fake_github: FakeGitHub
+) -> None:
+    """The whole pipeline, checked through the CLI as an operator would."""
+    body = sample(BUILD)
+    status, answer = server.post("/webhooks/ios", body, signed(body))
+    assert (status, answer["routes"]) == (202, ["build-complete"])
+    [request] = fake_github.wait_for_dispatches(1)
+    assert request.json["event_type"] == "asc-build-complete"
+    assert request.json["client_payload"]["event_id"] == answer["event_id"]
+    assert request.headers["authorization"] == f"token {GITHUB_TOKEN}"
+    [delivery] = wait_for_state(server_env, "delivered")
+    assert request.json["client_payload"]["bridge"]["delivery_id"] == delivery["id"]
+    listing = bridge_cli(server_env, "events")
+    assert "delivered build-complete  attempts=1 HTTP 204" in listing.stdout
+    assert server.post("/webhooks/ios", body, signed(body))[0] == 200
+    time.sleep(1)
+    assert len(fake_github.dispatches()) == 1
+
+
+def test_no_secret_token_or_signature_in_any_log_line(
+    server: Server, server_env: dict[str, str], fake_github: FakeGitHub
+) -> None:
+    body = sample(BUILD)
+    header = signed(body)["X-Apple-Signature"]
+    assert server.post("/webhooks/ios", body, signed(body))[0] == 202
+    assert (
+        server.post("/webhooks/ios", body, {"X-Apple-Signature": "hmacsha256=" + "ab" * 32})[0]
+        == 401
+    )
+    assert (
+        server.post(f"/webhooks/beta?token={PGYER_TOKEN}", sample("pgyer/update-version.json"))[0]
+        == 202
+    )
+    assert server.post("/webhooks/beta?token=wrong-guess-123", b"{}")[0] == 401
+    fake_github.wait_for_dispatches(2)
+    wait_for_state(server_env, "delivered")
+    server.stop()
+    log = server.log.read_text()
+    assert "POST /webhooks/beta" in log  # the access log is there…
+    for secret in (
+        PGYER_TOKEN,
+        "wrong-guess-123",
+        ASC_SECRET,
+        GITHUB_TOKEN,
+        header.split("=")[1],
+        "ab" * 32,
+    ):
+        assert secret not in log  # …without a secret in it
+
+
+def test_kill_9_with_a_delivery_in_flight_delivers_after_restart(
+    server: Server, server_env: dict[str, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.enqueue(delay=60)  # GitHub hangs: the delivery is claimed and in flight
+    body = sample(BUILD)
+    assert server.post("/webhooks/ios", body, signed(body))[0] == 202
+    fake_github.wait_for_dispatches(1)
+    server.kill9()
+    restarted = Server(server_env, tmp_path / "restarted.log").start()
+    try:
+        requests = fake_github.wait_for_dispatches(2, timeout=30)  # after the 3 s lease expires
+        [delivery] = wait_for_state(server_env, "delivered")
+        assert requests[1].json["client_payload"]["bridge"]["delivery_id"] == delivery["id"]
+    finally:
+        restarted.stop()
+
+
+def test_kill_9_with_a_delivery_pending_retry_delivers_after_restart(
+    server: Server, server_env: dict[str, str], fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.enqueue(503, headers={"Retry-After": "3"})  # GitHub down: retry in 3 s
+    body = sample(BUILD)
+    assert server.post("/webhooks/ios", body, signed(body))[0] == 202
+    wait_for(server_env, lambda ds: ds[0]["attempts"] == 1 and ds[0]["state"] == "pending")
+    server.kill9()  # between two attempts: nothing in flight
+    restarted = Server(server_env, tmp_path / "restarted.log").start()
+    try:
+        [delivery] = wait_for_state(server_env, "delivered", timeout=30)
+        assert delivery["attempts"] == len(fake_github.dispatches()) >= 2
+    finally:
+        restarted.stop()
+
+
+def test_bridge_send_against_the_server(server: Server, server_env: dict[str, str]) -> None:
+    for source, name in (("ios", BUILD), ("beta", "pgyer/update-version.json")):
+        out = bridge_cli(server_env, "send", source, str(SAMPLES / name), "--url", server.url)
+        assert out.returncode == 0, out.stderr
+        assert "→ 202" in out.stdout
+        assert PGYER_TOKEN not in out.stdout
+    again = bridge_cli(server_env, "send", "ios", str(SAMPLES / BUILD), "--url", server.url)
+    assert (again.returncode, "→ 200" in again.stdout) == (0, True)
+    wrong = bridge_cli(
+        server_env, "send", "ios", str(SAMPLES / BUILD), "--url", server.url, "--secret", "x"
+    )
+    assert wrong.returncode == 1
+    assert "→ 401" in wrong.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"GITHUB_TOKEN": ""}, "no credentials are set"),
+        ({"PGYER_TOKEN": ""}, "PGYER_TOKEN"),
+        ({"DATABASE_URL": "mysql://x"}, "unsupported scheme"),
+    ],
+)
+def test_serve_refuses_to_start_on_bad_configuration(
+    server_env: dict[str, str], change: dict[str, str], message: str
+) -> None:
+    env = {**server_env, **change}
+    env = {k: v for k, v in env.items() if v}
+    out = bridge_cli(env, "serve")
+    assert out.returncode == 1
+    assert message in out.stderr
