@@ -188,10 +188,11 @@ def measure(port: int, github: FakeGitHub, args: argparse.Namespace) -> dict[str
 
 def report(r: dict[str, float], cold_start: float, args: argparse.Namespace) -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    throughput = f"{r['throughput']:.0f} req/s ({r['errors']:.0f} errors)"
     text = f"""# bridge quick benchmark
 
 Machine: {machine}, {platform.system()} {platform.release()}.
-Server: `bridge serve` (gunicorn gthread, 2 workers × 4 threads), SQLite (WAL, synchronous=FULL),
+Server: `bridge serve` (gunicorn gthread, 2 workers x 4 threads), SQLite (WAL, synchronous=FULL),
 fake GitHub on 127.0.0.1 answering at once. Command: `make bench`.
 
 | measure | value |
@@ -199,7 +200,7 @@ fake GitHub on 127.0.0.1 answering at once. Command: `make bench`.
 | ack latency p50 (sequential, keep-alive, n={args.events}) | {r["ack_p50"]:.2f} ms |
 | ack latency p99 | {r["ack_p99"]:.2f} ms |
 | ack latency max | {r["ack_max"]:.2f} ms |
-| intake throughput, {args.clients} concurrent clients | {r["throughput"]:.0f} req/s ({r["errors"]:.0f} errors) |
+| intake throughput, {args.clients} concurrent clients | {throughput} |
 | event → GitHub p50 (n={args.e2e}) | {r["e2e_p50"]:.2f} ms |
 | event → GitHub p99 | {r["e2e_p99"]:.2f} ms |
 | cold start (process start → /healthz 200) | {cold_start:.2f} s |

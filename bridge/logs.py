@@ -18,12 +18,13 @@ _SECRET_VALUES = re.compile(
     r"(?i)((?:token|secret|signature|password|access_token|key)=)[^&\s\"']+"
     r"|(hmacsha256=)[0-9a-fA-F]+"
     r"|((?:bearer|token)\s+)[A-Za-z0-9._\-]{8,}"
+    r"""|(["']?(?:token|secret|password|private_key)["']?\s*:\s*["'])[^"']+"""
 )
 _FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status")
 
 
 def redact(text: str) -> str:
-    return _SECRET_VALUES.sub(lambda m: (m.group(1) or m.group(2) or m.group(3)) + "***", text)
+    return _SECRET_VALUES.sub(lambda m: next(g for g in m.groups() if g) + "***", text)
 
 
 class RedactFilter(logging.Filter):
@@ -68,3 +69,6 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    # PyGithub's DEBUG lines include response bodies, and the GitHub App token exchange
+    # answers with the installation token: never let them through.
+    logging.getLogger("github").setLevel(max(root.level, logging.INFO))

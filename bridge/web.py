@@ -17,8 +17,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.errors import RequestError, StoreUnavailableError, UnknownSourceError
+from bridge.matching import match
 from bridge.providers import PROVIDERS
-from bridge.routes import RoutesConfig, match
+from bridge.routes import RoutesConfig
 from bridge.store import Store
 
 log = logging.getLogger(__name__)

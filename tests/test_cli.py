@@ -28,7 +28,9 @@ def test_check_ok_lists_sources_and_routes(environ: dict[str, str]) -> None:
 
 def test_check_fails_with_file_line_and_problem(environ: dict[str, str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("sources:\n  ios:\n    provider: appstoreconnect\n    secret: s\nroutes:\n  - name: x\n    evnt: y\n")
+    bad.write_text(
+        "sources:\n  ios:\n    provider: appstoreconnect\n    secret: s\nroutes:\n  - name: x\n    evnt: y\n"
+    )
     result = run(environ, "--routes", str(bad), "check")
     assert result.exit_code == 1
     assert f"{bad}:7: routes[0]: unknown key 'evnt'" in result.output
@@ -91,15 +93,23 @@ def test_events_and_replay(app: Flask, environ: dict[str, str]) -> None:
 
     replayed = run(environ, "replay", "0b9a7c1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d")
     assert replayed.output.strip() == "queued 1 delivery again"
-    assert "pending" in run(environ, "events", "--id", "0b9a7c1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d").output
+    assert (
+        "pending" in run(environ, "events", "--id", "0b9a7c1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d").output
+    )
     assert run(environ, "replay", "--failed").output.strip() == "queued 0 deliveries again"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [((), "give either EVENT_ID or --failed"), (("x", "--failed"), "give either"), (("missing",), "no event with id 'missing'")],
+    [
+        ((), "give either EVENT_ID or --failed"),
+        (("x", "--failed"), "give either"),
+        (("missing",), "no event with id 'missing'"),
+    ],
 )
-def test_replay_usage_errors(app: Flask, environ: dict[str, str], args: tuple[str, ...], message: str) -> None:
+def test_replay_usage_errors(
+    app: Flask, environ: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
     result = CliRunner().invoke(cli, ["replay", *args], env=environ)
     assert result.exit_code != 0
     assert message in result.output
@@ -111,7 +121,10 @@ def test_events_empty(environ: dict[str, str]) -> None:
 
 def test_send_refuses_unknown_source_and_bad_url(environ: dict[str, str]) -> None:
     path = str(SAMPLES / "pgyer/update-version.json")
-    assert "unknown source" in CliRunner().invoke(cli, ["send", "x", path, "--url", "http://h"], env=environ).output
+    assert (
+        "unknown source"
+        in CliRunner().invoke(cli, ["send", "x", path, "--url", "http://h"], env=environ).output
+    )
     result = CliRunner().invoke(cli, ["send", "beta", path, "--url", "ftp://h"], env=environ)
     assert result.exit_code == 1
     assert "http:// or https://" in result.output

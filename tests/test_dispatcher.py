@@ -12,8 +12,9 @@ import pytest
 from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.github import GitHubClient
+from bridge.matching import match
 from bridge.providers import PROVIDERS
-from bridge.routes import load_routes, match
+from bridge.routes import load_routes
 from bridge.sqlite_store import SQLiteStore
 from bridge.store import DeliveryRecord
 from tests.conftest import sample

@@ -48,7 +48,9 @@ def test_appstoreconnect_samples(
     assert (event.old_state, event.new_state) == (old, new)
     assert (event.instance.type if event.instance else None) == instance_type
     if instance_type:
-        assert event.instance == Instance(instance_type, raw["relationships"]["instance"]["data"]["id"])
+        assert event.instance == Instance(
+            instance_type, raw["relationships"]["instance"]["data"]["id"]
+        )
     assert event.timestamp == raw["attributes"].get("timestamp")
     assert event.payload == json.loads(body)
 
@@ -107,7 +109,9 @@ def test_thirteen_known_types() -> None:
         ({}, None, None),
     ],
 )
-def test_build_upload_state_drift(attributes: dict[str, Any], old: str | None, new: str | None) -> None:
+def test_build_upload_state_drift(
+    attributes: dict[str, Any], old: str | None, new: str | None
+) -> None:
     event = ASC.parse(asc_body("buildUploadStateUpdated", attributes, WRAPPED), source="s")
     assert (event.old_state, event.new_state) == (old, new)
 
@@ -124,7 +128,8 @@ def test_unknown_event_type_is_kept() -> None:
 
 
 @pytest.mark.parametrize(
-    "instance", [{"data": None}, {"data": {"type": "T"}}, {"links": {}}, "x", {"type": 1, "id": "2"}]
+    "instance",
+    [{"data": None}, {"data": {"type": "T"}}, {"links": {}}, "x", {"type": 1, "id": "2"}],
 )
 def test_malformed_instance_is_none(instance: Any) -> None:
     event = ASC.parse(asc_body("buildUploadStateUpdated", {}, instance), source="s")
@@ -158,7 +163,11 @@ def test_appstoreconnect_malformed(body: bytes, message: str) -> None:
 
 @pytest.mark.parametrize(
     ("sample", "event_type"),
-    [("update-version.json", "updateVersion"), ("feedback.json", "feedback"), ("crashlog.json", "crashlog")],
+    [
+        ("update-version.json", "updateVersion"),
+        ("feedback.json", "feedback"),
+        ("crashlog.json", "crashlog"),
+    ],
 )
 def test_pgyer_samples(sample: str, event_type: str) -> None:
     body = (SAMPLES / "pgyer" / sample).read_bytes()
@@ -218,7 +227,9 @@ def test_pgyer_malformed(body: bytes) -> None:
 def test_credentials_round_trip() -> None:
     body = b'{"data": {}}'
     headers, query = ASC.credentials(body, "s3cret")
-    ASC.authenticate(body, headers={k.lower(): v for k, v in headers.items()}, query=query, secrets=["s3cret"])
+    ASC.authenticate(
+        body, headers={k.lower(): v for k, v in headers.items()}, query=query, secrets=["s3cret"]
+    )
     headers, query = PGYER.credentials(body, "tok")
     assert query == {pgyer.TOKEN_PARAM: "tok"}
     PGYER.authenticate(body, headers=headers, query=query, secrets=["tok"])

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bridge.matching import match
 from bridge.providers import PROVIDERS
-from bridge.routes import RepositoryDispatch, RoutesConfig, load_routes, match
+from bridge.routes import RepositoryDispatch, RoutesConfig, load_routes
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,11 @@ def test_shipped_routes_load_without_warnings(shipped: RoutesConfig) -> None:
     [
         ("ios-app", "appstoreconnect/build-upload-complete.json", ["submit-for-review"]),
         ("ios-app", "appstoreconnect/build-upload-failed.json", ["build-failed"]),
-        ("ios-app", "appstoreconnect/app-version-ready-for-distribution.json", ["gitflow-release", "release-notes"]),
+        (
+            "ios-app",
+            "appstoreconnect/app-version-ready-for-distribution.json",
+            ["gitflow-release", "release-notes"],
+        ),
         ("ios-app", "appstoreconnect/app-version-rejected.json", ["review-rejected"]),
         ("ios-app", "appstoreconnect/app-version-in-review.json", []),
         ("ios-app", "appstoreconnect/ping.json", []),
@@ -38,7 +43,9 @@ def test_shipped_routes_load_without_warnings(shipped: RoutesConfig) -> None:
         ("android-beta", "pgyer/feedback.json", []),
     ],
 )
-def test_samples_route_as_documented(shipped: RoutesConfig, source: str, sample: str, routes: list[str]) -> None:
+def test_samples_route_as_documented(
+    shipped: RoutesConfig, source: str, sample: str, routes: list[str]
+) -> None:
     provider = PROVIDERS[shipped.sources[source].provider]
     event = provider.parse((SAMPLES / sample).read_bytes(), source=source)
     assert [r.name for r in match(shipped, event)] == routes
@@ -47,7 +54,9 @@ def test_samples_route_as_documented(shipped: RoutesConfig, source: str, sample:
 def test_example_workflow_listens_for_every_type_routes_yaml_sends(shipped: RoutesConfig) -> None:
     workflow = yaml.safe_load((ROOT / "workflows-examples/bridge-events.yml").read_text())
     listened = set(workflow[True]["repository_dispatch"]["types"])  # YAML 1.1 reads `on:` as True
-    sent = {r.dispatch.event_type for r in shipped.routes if isinstance(r.dispatch, RepositoryDispatch)}
+    sent = {
+        r.dispatch.event_type for r in shipped.routes if isinstance(r.dispatch, RepositoryDispatch)
+    }
     assert sent == listened
 
 
@@ -65,4 +74,6 @@ def test_procfile_runs_gunicorn_with_the_redacting_config() -> None:
 def test_schema_symlink_points_at_the_packaged_schema() -> None:
     link = ROOT / "routes.schema.json"
     assert link.resolve() == (ROOT / "bridge/routes.schema.json").resolve()
-    assert "yaml-language-server: $schema=./routes.schema.json" in (ROOT / "routes.yaml").read_text()
+    assert (
+        "yaml-language-server: $schema=./routes.schema.json" in (ROOT / "routes.yaml").read_text()
+    )

@@ -9,9 +9,10 @@ import click
 
 from bridge import commands
 from bridge.errors import PayloadError, RenderError
+from bridge.matching import match
 from bridge.payloads import build_request
 from bridge.providers import PROVIDERS
-from bridge.routes import RepositoryDispatch, match
+from bridge.routes import RepositoryDispatch
 
 
 @click.command()

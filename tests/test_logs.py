@@ -1,0 +1,87 @@
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bridge import logs
+
+
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        ("POST /webhooks/beta?token=abc123XYZ HTTP/1.1", "abc123XYZ"),
+        ("X-Apple-Signature: hmacsha256=7f062172b01cb00b53ca", "7f062172b01cb00b53ca"),
+        ("Authorization: token ghp_abcdefghijklmnop", "ghp_abcdefghijklmnop"),
+        ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig", "eyJhbGciOiJSUzI1NiJ9"),
+        (
+            '{"token": "ghs_installation_token_value", "expires_at": "x"}',
+            "ghs_installation_token_value",
+        ),
+        ("{'token': 'ghs_other', 'x': 1}", "ghs_other"),
+        ("url?access_token=dingtalk-secret&x=1", "dingtalk-secret"),
+    ],
+)
+def test_redact(line: str, secret: str) -> None:
+    cleaned = logs.redact(line)
+    assert secret not in cleaned
+    assert "***" in cleaned
+
+
+def test_redact_leaves_ordinary_text() -> None:
+    text = "accepted buildUploadStateUpdated → build-complete (3 routes)"
+    assert logs.redact(text) == text
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    stream = io.StringIO()
+    yield stream
+    root.handlers[:], level = saved
+    root.setLevel(level)
+    logging.getLogger("github").setLevel(logging.NOTSET)
+
+
+def _configure(stream: io.StringIO, fmt: str) -> None:
+    logs.configure("DEBUG", fmt)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+
+
+def test_filter_scrubs_any_logger_at_debug(captured: io.StringIO) -> None:
+    _configure(captured, "text")
+    logging.getLogger("urllib3.connectionpool").debug("GET /x?token=%s", "s3cr3t-value")
+    assert "s3cr3t-value" not in captured.getvalue()
+    assert "token=***" in captured.getvalue()
+
+
+def test_pygithub_debug_lines_are_held_back(captured: io.StringIO) -> None:
+    _configure(captured, "text")
+    logging.getLogger("github.Requester").debug('POST … ==> 201 {"token": "ghs_leak"}')
+    assert captured.getvalue() == ""
+
+
+def test_json_format_one_object_per_line_with_fields(captured: io.StringIO) -> None:
+    _configure(captured, "json")
+    logging.getLogger("bridge.test").info(
+        "delivered %s", "x", extra={"event_id": "e1", "route": "r", "attempt": 2}
+    )
+    [line] = captured.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["message"] == "delivered x"
+    assert (record["level"], record["event_id"], record["route"], record["attempt"]) == (
+        "info",
+        "e1",
+        "r",
+        2,
+    )
+
+
+def test_text_format_appends_fields(captured: io.StringIO) -> None:
+    _configure(captured, "text")
+    logging.getLogger("bridge.test").warning("retry", extra={"delivery_id": "d1", "status": 502})
+    assert captured.getvalue().rstrip().endswith("retry delivery_id=d1 status=502")
