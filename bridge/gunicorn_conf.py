@@ -23,6 +23,9 @@ errorlog = "-"
 # %(U)s is the path *without* the query string: Pgyer's ?token= never reaches a log line.
 # (The default format's %(r)s request line would include it.)
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+# gunicorn >= 25.1 opens a management socket in $XDG_RUNTIME_DIR or ~/.gunicorn by default:
+# bridge does not use it, and two instances on one host would fight over the path.
+control_socket_disable = True
 
 logs.configure()
 
