@@ -155,32 +155,24 @@ class GitHubClient:
             auth = app_auth.get_installation_auth(installation_id)
             self._target = _Session(self._github(auth), installation_id)
             return
-        integration = GithubIntegration(
-            auth=app_auth,
-            base_url=self._api_url,
-            timeout=self._timeout,
-            user_agent=_user_agent(),
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            lazy=True,
-            api_version=API_VERSION,
-        )
+        integration = GithubIntegration(auth=app_auth, **self._pygithub_options())
         self._target = _AppLookup(app_auth, integration)
 
     def _github(self, auth: Auth.Auth) -> Github:
-        # None disables both throttles (Requester.__deferRequest: "if seconds_between_…").
-        return Github(
-            base_url=self._api_url,
-            auth=auth,
-            timeout=self._timeout,
-            user_agent=_user_agent(),
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            lazy=True,
-            api_version=API_VERSION,
-        )
+        return Github(auth=auth, **self._pygithub_options())
+
+    def _pygithub_options(self) -> dict[str, Any]:
+        return {
+            "base_url": self._api_url,
+            "timeout": self._timeout,
+            "user_agent": _user_agent(),
+            "retry": None,  # the outbox owns retries
+            # None disables both throttles (Requester.__deferRequest: "if seconds_between_…").
+            "seconds_between_requests": None,
+            "seconds_between_writes": None,
+            "lazy": True,
+            "api_version": API_VERSION,
+        }
 
     def dispatch(self, request: DispatchRequest) -> DispatchResult:
         """POST ``request.body`` to ``request.path`` once.
