@@ -37,7 +37,7 @@ def create_app(
     for warning in routes.warnings:
         log.warning("routes: %s", warning)
     sender = github_sender(settings, dispatches=bool(routes.routes))
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, pool_size=settings.db_pool_size)
     dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)
 
     app = Flask("bridge")

@@ -8,7 +8,7 @@ import os
 import click
 
 from bridge import __version__
-from bridge.commands import operate, routing, service
+from bridge.commands import database, operate, routing, service
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +33,8 @@ for command in (
     operate.send,
     operate.events,
     operate.replay,
+    database.db,
+    database.prune,
 ):
     cli.add_command(command)
 

@@ -80,6 +80,10 @@ class Settings:
     lease_seconds: float = 60.0
     poll_interval: float = 2.0
     dispatch_concurrency: int = 4
+    # PostgreSQL connections per process: gunicorn threads + dispatcher threads + 2 spare.
+    db_pool_size: int = 10
+    # Finished events older than this are pruned automatically (None: kept until `bridge prune`).
+    retention: float | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -124,6 +128,15 @@ class Settings:
             values["dispatch_concurrency"] = _positive_int(
                 env["BRIDGE_DISPATCH_CONCURRENCY"], name="BRIDGE_DISPATCH_CONCURRENCY"
             )
+        if env.get("BRIDGE_DB_POOL_SIZE"):
+            values["db_pool_size"] = _positive_int(
+                env["BRIDGE_DB_POOL_SIZE"], name="BRIDGE_DB_POOL_SIZE"
+            )
+        else:
+            threads = _positive_int(env.get("GUNICORN_THREADS", "4"), name="GUNICORN_THREADS")
+            values["db_pool_size"] = threads + values.get("dispatch_concurrency", 4) + 2
+        if env.get("BRIDGE_RETENTION"):
+            values["retention"] = parse_duration(env["BRIDGE_RETENTION"], name="BRIDGE_RETENTION")
         return cls(**values)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

@@ -28,6 +28,7 @@ from bridge.routes import RoutesConfig
 from bridge.store import Claim, Outcome, Store
 
 log = logging.getLogger(__name__)
+PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
 
 
 class Sender(Protocol):
@@ -58,6 +59,7 @@ class Dispatcher:
             max_workers=settings.dispatch_concurrency, thread_name_prefix="bridge-send"
         )
         self._paused_until = 0.0  # GitHub rate limit: applies to every delivery of this token
+        self._next_prune = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -82,6 +84,7 @@ class Dispatcher:
         """Loop until :meth:`stop`: drain what is due, then sleep until woken or due."""
         while not self._stop.is_set():
             try:
+                self.prune_if_due()
                 busy = self.run_once() > 0
             except StoreUnavailableError as exc:
                 log.warning("store unavailable, will retry: %s", exc)
@@ -92,6 +95,18 @@ class Dispatcher:
             if not busy:
                 self._wake.wait(self._idle_seconds())
                 self._wake.clear()
+
+    def prune_if_due(self) -> int:
+        """With ``BRIDGE_RETENTION`` set, delete finished events older than it, hourly.
+        Failed deliveries are kept (``bridge prune --include-failed`` removes them)."""
+        now = self.clock()
+        if self.settings.retention is None or now < self._next_prune:
+            return 0
+        self._next_prune = now + PRUNE_INTERVAL
+        count = self.store.prune(before=now - self.settings.retention)
+        if count:
+            log.info("pruned %d finished events older than %.0fs", count, self.settings.retention)
+        return count
 
     def _idle_seconds(self) -> float:
         now = self.clock()

@@ -110,22 +110,30 @@ class Store(Protocol):
     def requeue_failed(self, *, now: float) -> int:
         """Queue every failed delivery again; returns how many."""
 
+    def prune(self, *, before: float, include_failed: bool = False) -> int:
+        """Delete finished events received before ``before``; returns how many."""
+
+    def migrate(self) -> int:
+        """Bring the schema up to date (done on open too); returns its version."""
+
     def ping(self) -> None:
         """Raise StoreUnavailableError unless the database answers."""
 
     def close(self) -> None: ...
 
 
-def open_store(database_url: str) -> Store:
-    """The store ``DATABASE_URL`` names. Raises ConfigError for an unsupported URL."""
-    from bridge.sqlite_store import SQLiteStore, sqlite_path  # noqa: PLC0415  (it imports this module)
+def open_store(database_url: str, *, pool_size: int = 10) -> Store:
+    """The store ``DATABASE_URL`` names, its schema migrated. ``pool_size``: most connections
+    per process (PostgreSQL). Raises ConfigError for an unsupported URL."""
+    # Imported here: both backends import this module.
+    from bridge.postgres_store import PostgresStore, is_postgres_url  # noqa: PLC0415
+    from bridge.sqlite_store import SQLiteStore, sqlite_path  # noqa: PLC0415
 
     if database_url.startswith("sqlite:"):
         return SQLiteStore(sqlite_path(database_url))
+    if is_postgres_url(database_url):
+        return PostgresStore(database_url, pool_size=pool_size)
     scheme = database_url.partition(":")[0] or "(none)"
-    if scheme in {"postgres", "postgresql"}:
-        raise ConfigError(
-            "DATABASE_URL: PostgreSQL is not supported by this version of bridge yet; "
-            "use sqlite:///path/to/bridge.db"
-        )
-    raise ConfigError(f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db")
+    raise ConfigError(
+        f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db or postgres://…"
+    )

@@ -1,9 +1,12 @@
-"""The store's schema, as numbered migrations applied in order (same semantics on every
-backend; SQL kept to the common subset of SQLite and PostgreSQL)."""
+"""The store's schema, as numbered migrations applied in order, one list per backend.
+
+Both lists describe the same tables, columns and constraints (same semantics on every
+backend); only the types are spelled per dialect. A new migration is appended to *both*.
+"""
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         """CREATE TABLE events (
             pk INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -47,6 +50,62 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             number INTEGER NOT NULL,
             started_at REAL NOT NULL,
             duration_ms REAL NOT NULL,
+            status INTEGER,
+            outcome TEXT NOT NULL,
+            message TEXT
+        )""",
+        "CREATE INDEX attempts_delivery ON attempts (delivery_id)",
+        "CREATE INDEX events_received ON events (received_at)",
+    ),
+)
+
+# Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
+# deliveries.seq keeps an event's deliveries in route order, as SQLite's rowid does.
+POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE events (
+            pk BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            source TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            type TEXT NOT NULL,
+            old_state TEXT,
+            new_state TEXT,
+            instance_type TEXT,
+            instance_id TEXT,
+            timestamp TEXT,
+            body BYTEA NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL,
+            UNIQUE (source, event_id)
+        )""",
+        """CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            seq BIGINT GENERATED ALWAYS AS IDENTITY,
+            event_pk BIGINT NOT NULL REFERENCES events (pk),
+            route TEXT NOT NULL,
+            state TEXT NOT NULL
+                CHECK (state IN ('pending', 'delivered', 'failed', 'dry_run')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL,
+            queued_at DOUBLE PRECISION NOT NULL,
+            next_attempt_at DOUBLE PRECISION NOT NULL,
+            lease_owner TEXT,
+            lease_until DOUBLE PRECISION,
+            last_status INTEGER,
+            last_error TEXT,
+            request TEXT,
+            run_id BIGINT,
+            run_url TEXT,
+            finished_at DOUBLE PRECISION
+        )""",
+        "CREATE INDEX deliveries_due ON deliveries (state, next_attempt_at)",
+        "CREATE INDEX deliveries_event ON deliveries (event_pk)",
+        """CREATE TABLE attempts (
+            pk BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            delivery_id TEXT NOT NULL REFERENCES deliveries (id),
+            number INTEGER NOT NULL,
+            started_at DOUBLE PRECISION NOT NULL,
+            duration_ms DOUBLE PRECISION NOT NULL,
             status INTEGER,
             outcome TEXT NOT NULL,
             message TEXT

@@ -14,7 +14,7 @@ from bridge import create_app
 from bridge.signatures import apple_signature
 from bridge.web import Bridge
 
-pytest_plugins = ["tests.fake_github"]
+pytest_plugins = ["tests.fake_github", "tests.postgres_server"]
 
 SAMPLES = Path(__file__).parent / "samples"
 ASC_SECRET = "test-asc-secret"

@@ -89,12 +89,16 @@ class FakeGitHub:
     - ``app_public_key`` / ``app_id``: when set, App endpoints verify the RS256 JWT and answer
       401 like GitHub on a bad one.
     - ``token_ttl``: lifetime of issued installation tokens (default 1 h).
+    - ``fault``: called for each dispatch without a queued reply; returns a :class:`Reply`
+      (a random 502, a slow answer…) or None to answer normally.
     """
 
     def __init__(self, *, prefix: str = "") -> None:
         self.prefix = prefix.rstrip("/")
         self.workflow_run_details = True
         self.rejects_run_details = False
+        # Called for every dispatch with no queued reply: a Reply to answer with, or None.
+        self.fault: Callable[[RecordedRequest], Reply | None] | None = None
         self.installations: dict[str, int | None] = {}
         self.default_installation_id: int | None = 4242
         self.app_id: str | None = None
@@ -218,6 +222,8 @@ class FakeGitHub:
             self._requests.append(record)
             self._arrived.notify_all()
             reply = self._pop_reply(path)
+        if reply is None and self.fault is not None and path and path.endswith("/dispatches"):
+            reply = self.fault(record)
         if reply is not None and reply.delay:
             self._stopping.wait(reply.delay)
         if reply is not None and reply.status is not None:

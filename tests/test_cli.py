@@ -115,6 +115,43 @@ def test_replay_usage_errors(
     assert message in result.output
 
 
+def test_db_upgrade_creates_the_schema_on_postgres(
+    environ: dict[str, str], postgres_url: str
+) -> None:
+    env = {**environ, "DATABASE_URL": postgres_url}
+    assert run(env, "db", "upgrade").output.strip() == "database schema at version 1"
+    assert run(env, "db", "upgrade").output.strip() == "database schema at version 1"
+    assert run(env, "events").output.strip() == "no events"
+
+
+def test_db_upgrade_says_why_it_cannot_connect(environ: dict[str, str]) -> None:
+    env = {**environ, "DATABASE_URL": "postgres://bridge:pw-never-shown@127.0.0.1:1/bridge"}
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+    assert result.exit_code == 1
+    assert "PostgreSQL store: cannot connect" in result.output
+    assert "pw-never-shown" not in result.output
+
+
+def test_prune_keeps_pending_and_failed(app: Flask, environ: dict[str, str]) -> None:
+    client = app.test_client()
+    body = sample("appstoreconnect/build-upload-complete.json")
+    client.post("/webhooks/ios", data=body, headers=signed(body))
+    assert run(environ, "prune", "--older-than", "0s").output.strip() == (
+        "pruned 0 events older than 0s"  # still pending
+    )
+    bridge(app).dispatcher.run_once()  # dry run: finished
+    assert run(environ, "prune", "--older-than", "1h").output.strip() == (
+        "pruned 0 events older than 1h"  # too recent
+    )
+    assert run(environ, "prune", "--older-than", "0s").output.strip() == (
+        "pruned 1 event older than 0s"
+    )
+    assert run(environ, "events").output.strip() == "no events"
+    bad = CliRunner().invoke(cli, ["prune", "--older-than", "soon"], env=environ)
+    assert bad.exit_code == 2
+    assert "is not a duration" in bad.output
+
+
 def test_events_empty(environ: dict[str, str]) -> None:
     assert run(environ, "events").output.strip() == "no events"
 

@@ -38,6 +38,18 @@ def test_environment_is_read() -> None:
     assert (s.max_body_bytes, s.retry_horizon, s.lease_seconds) == (2 * 1024**2, 172800.0, 90.0)
 
 
+def test_database_pool_fits_the_threads_of_one_process() -> None:
+    assert Settings.from_env({}).db_pool_size == 4 + 4 + 2
+    tuned = {"GUNICORN_THREADS": "8", "BRIDGE_DISPATCH_CONCURRENCY": "2"}
+    assert Settings.from_env(tuned).db_pool_size == 8 + 2 + 2
+    assert Settings.from_env({**tuned, "BRIDGE_DB_POOL_SIZE": "30"}).db_pool_size == 30
+
+
+def test_retention_is_off_unless_set() -> None:
+    assert Settings.from_env({}).retention is None
+    assert Settings.from_env({"BRIDGE_RETENTION": "30d"}).retention == 30 * 86400
+
+
 def test_secrets_are_not_in_repr() -> None:
     s = Settings.from_env({"GITHUB_TOKEN": "ghp_secret", "BRIDGE_ADMIN_TOKEN": "adm"})
     assert "ghp_secret" not in repr(s) and "adm" not in repr(s)
@@ -54,7 +66,8 @@ def test_app_credentials_need_both_parts() -> None:
     ("var", "value"),
     [("PORT", "http"), ("PORT", "0"), ("BRIDGE_DRY_RUN", "maybe"), ("BRIDGE_MAX_BODY", "1 GB!"),
      ("BRIDGE_RETRY_HORIZON", "forever"), ("GITHUB_APP_INSTALLATION_ID", "-3"),
-     ("BRIDGE_DISPATCH_CONCURRENCY", "0")],
+     ("BRIDGE_DISPATCH_CONCURRENCY", "0"), ("BRIDGE_DB_POOL_SIZE", "lots"),
+     ("GUNICORN_THREADS", "0"), ("BRIDGE_RETENTION", "a month")],
 )  # fmt: skip
 def test_invalid_values_name_the_variable(var: str, value: str) -> None:
     with pytest.raises(ConfigError, match=var):

@@ -298,3 +298,31 @@ def test_wake_sends_at_once_without_waiting_for_the_poll(
     fake_github.wait_for_dispatches(
         1, timeout=10
     )  # far below the 30 s poll: only wake() explains it
+
+
+def test_retention_prunes_finished_events_hourly(
+    tmp_path: Path, environ: dict[str, str], fake_github: FakeGitHub
+) -> None:
+    h = Harness(tmp_path, environ, fake_github.url, retention=7 * 86400.0)
+    try:
+        h.receive(BUILD)
+        h.dispatcher.run_once()
+        assert h.only().state == "delivered"
+        assert h.dispatcher.prune_if_due() == 0  # a fresh event is kept
+        h.clock.now += 8 * 86400
+        assert h.dispatcher.prune_if_due() == 1
+        assert h.deliveries() == []
+        h.receive(READY)  # newer events, and pending ones, stay
+        h.clock.now += 30 * 86400
+        assert h.dispatcher.prune_if_due() == 0
+        assert len(h.deliveries()) == 2
+    finally:
+        h.close()
+
+
+def test_no_retention_prunes_nothing(harness: Harness, fake_github: FakeGitHub) -> None:
+    harness.receive(BUILD)
+    harness.dispatcher.run_once()
+    harness.clock.now += 365 * 86400
+    assert harness.dispatcher.prune_if_due() == 0
+    assert harness.only().state == "delivered"

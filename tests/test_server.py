@@ -3,15 +3,10 @@ on 127.0.0.1, real HTTP in between; crash recovery with kill -9."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -21,73 +16,11 @@ import pytest
 from bridge.sqlite_store import SQLiteStore, sqlite_path
 from tests.conftest import ASC_SECRET, PGYER_TOKEN, SAMPLES, sample, signed
 from tests.fake_github import FakeGitHub
+from tests.server_process import Server, free_port
 
 pytestmark = pytest.mark.server
 GITHUB_TOKEN = "ghp_e2e_token_must_not_be_logged"
 BUILD = "appstoreconnect/build-upload-complete.json"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Server:
-    """A `python -m bridge serve` process group; its output goes to ``log``."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.port = int(env["PORT"])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Server:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bridge", "serve", "--host", "127.0.0.1"],
-                env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"bridge serve exited:\n{self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"bridge serve did not become healthy:\n{self.log.read_text()}")
-
-    def kill9(self) -> None:
-        """Crash: SIGKILL the gunicorn master and every worker at once."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-
-    def post(
-        self, path: str, body: bytes, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, object]]:
-        request = urllib.request.Request(
-            f"{self.url}{path}", data=body, method="POST", headers=headers or {}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
 
 
 @pytest.fixture

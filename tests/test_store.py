@@ -1,12 +1,19 @@
+"""The store contract, run against both backends: SQLite and a real PostgreSQL server."""
+
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
+from bridge.postgres_store import PostgresStore
 from bridge.sqlite_store import SQLiteStore, sqlite_path
-from bridge.store import Outcome, open_store
+from bridge.store import Outcome, Store, open_store
+from tests.postgres_server import PostgresServer
 
 EVENT = Event(
     "ios", "appstoreconnect", "buildUploadStateUpdated", "evt-1", "PROCESSING", "COMPLETE",
@@ -15,14 +22,22 @@ EVENT = Event(
 BODY = b'{"data": {"id": "evt-1"}}'
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/bridge.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    s = SQLiteStore(str(tmp_path / "bridge.db"))
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url, pool_size=4)
     yield s
     s.close()
 
 
-def test_record_creates_one_delivery_per_route(store: SQLiteStore) -> None:
+def test_record_creates_one_delivery_per_route(store: Store) -> None:
     recorded = store.record_event(EVENT, BODY, ["a", "b"], now=100.0)
     assert not recorded.duplicate
     assert len(recorded.delivery_ids) == 2
@@ -32,7 +47,7 @@ def test_record_creates_one_delivery_per_route(store: SQLiteStore) -> None:
     assert {d.state for d in record.deliveries} == {"pending"}
 
 
-def test_duplicate_is_detected_and_stores_nothing(store: SQLiteStore) -> None:
+def test_duplicate_is_detected_and_stores_nothing(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     again = store.record_event(EVENT, BODY, ["a", "b"], now=101.0)
     assert again.duplicate
@@ -41,19 +56,18 @@ def test_duplicate_is_detected_and_stores_nothing(store: SQLiteStore) -> None:
     assert len(record.deliveries) == 1
 
 
-def test_same_id_in_another_source_is_not_a_duplicate(store: SQLiteStore) -> None:
+def test_same_id_in_another_source_is_not_a_duplicate(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     other = Event("android", "pgyer", "updateVersion", "evt-1")
     assert not store.record_event(other, b"{}", [], now=100.0).duplicate
 
 
-def test_concurrent_identical_events_store_exactly_once(tmp_path: Path) -> None:
-    path = str(tmp_path / "race.db")
-    stores = [SQLiteStore(path) for _ in range(4)]  # four connections, as four processes would
+def test_concurrent_identical_events_store_exactly_once(store_url: str) -> None:
+    stores = [open_store(store_url) for _ in range(4)]  # as four processes would
     results: list[bool] = []
     barrier = threading.Barrier(8)
 
-    def deliver(s: SQLiteStore) -> None:
+    def deliver(s: Store) -> None:
         barrier.wait()
         results.append(s.record_event(EVENT, BODY, ["a"], now=1.0).duplicate)
 
@@ -64,9 +78,57 @@ def test_concurrent_identical_events_store_exactly_once(tmp_path: Path) -> None:
         t.join()
     assert sorted(results) == [False] + [True] * 7
     assert len(stores[0].recent_events(limit=5)[0].deliveries) == 1
+    for s in stores:
+        s.close()
 
 
-def test_claim_leases_and_reconstructs_the_event(store: SQLiteStore) -> None:
+def test_concurrent_claimers_never_share_a_delivery(store_url: str) -> None:
+    setup = open_store(store_url)
+    for n in range(60):
+        event = Event("ios", "appstoreconnect", "t", f"evt-{n}", payload={})
+        setup.record_event(event, b"{}", ["a", "b"], now=100.0)
+    stores = [open_store(store_url) for _ in range(4)]
+    claimed: list[list[str]] = [[] for _ in stores]
+    barrier = threading.Barrier(len(stores))
+
+    def claim(i: int) -> None:
+        barrier.wait()
+        while batch := stores[i].claim_due(owner=f"w{i}", now=100.0, lease=60, limit=7):
+            claimed[i].extend(c.delivery_id for c in batch)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [d for ids in claimed for d in ids]
+    assert len(every) == len(set(every)) == 120
+    for s in [setup, *stores]:
+        s.close()
+
+
+def test_prune_deletes_only_old_finished_events(store: Store) -> None:
+    def event(n: int) -> Event:
+        return Event("ios", "appstoreconnect", "t", f"evt-{n}", payload={})
+
+    for n, state in enumerate(["delivered", "failed", "dry_run"]):
+        store.record_event(event(n), b"{}", ["a"], now=100.0)
+        [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
+        store.finish(claim.delivery_id, owner="w", result=Outcome(state, 100.0, 1.0))
+    store.record_event(event(3), b"{}", ["a"], now=100.0)  # old but pending
+    store.record_event(event(9), b"{}", ["a"], now=900.0)  # new: kept whatever its state
+    for claim in store.claim_due(owner="w", now=900.0, lease=60, limit=10):
+        if claim.event.id == "evt-9":
+            store.finish(claim.delivery_id, owner="w", result=Outcome("delivered", 900.0, 1.0))
+
+    assert store.prune(before=500.0) == 2  # delivered and dry run
+    assert sorted(e.event_id for e in store.recent_events(limit=10)) == ["evt-1", "evt-3", "evt-9"]
+    assert store.prune(before=500.0, include_failed=True) == 1
+    assert sorted(e.event_id for e in store.recent_events(limit=10)) == ["evt-3", "evt-9"]
+    assert store.prune(before=500.0, include_failed=True) == 0  # pending is never pruned
+
+
+def test_claim_leases_and_reconstructs_the_event(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="w1", now=100.0, lease=60, limit=10)
     assert claim.route == "a"
@@ -79,13 +141,13 @@ def test_claim_leases_and_reconstructs_the_event(store: SQLiteStore) -> None:
     assert again.delivery_id == claim.delivery_id
 
 
-def test_not_due_is_not_claimed(store: SQLiteStore) -> None:
+def test_not_due_is_not_claimed(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     assert store.claim_due(owner="w", now=99.0, lease=60, limit=10) == []
     assert store.next_due_at() == 100.0
 
 
-def test_finish_delivered(store: SQLiteStore) -> None:
+def test_finish_delivered(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
     ok = store.finish(
@@ -100,7 +162,7 @@ def test_finish_delivered(store: SQLiteStore) -> None:
     assert store.claim_due(owner="w", now=1e12, lease=60, limit=10) == []
 
 
-def test_retry_schedules_next_attempt(store: SQLiteStore) -> None:
+def test_retry_schedules_next_attempt(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
     store.finish(
@@ -115,7 +177,7 @@ def test_retry_schedules_next_attempt(store: SQLiteStore) -> None:
     assert (delivery.state, delivery.last_error) == ("pending", "bad gateway")
 
 
-def test_finish_by_a_lease_loser_keeps_the_attempt_but_not_the_state(store: SQLiteStore) -> None:
+def test_finish_by_a_lease_loser_keeps_the_attempt_but_not_the_state(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="old", now=100.0, lease=1, limit=1)
     store.claim_due(owner="new", now=200.0, lease=60, limit=1)
@@ -124,7 +186,7 @@ def test_finish_by_a_lease_loser_keeps_the_attempt_but_not_the_state(store: SQLi
     assert delivery.state == "pending"
 
 
-def test_failed_then_requeue(store: SQLiteStore) -> None:
+def test_failed_then_requeue(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a", "b"], now=100.0)
     for claim in store.claim_due(owner="w", now=100.0, lease=60, limit=10):
         store.finish(claim.delivery_id, owner="w", result=Outcome("failed", 100.0, 1.0, 404, "nf"))
@@ -134,7 +196,7 @@ def test_failed_then_requeue(store: SQLiteStore) -> None:
     assert all(c.queued_at == 500.0 for c in claims)
 
 
-def test_requeue_event_by_id_and_source(store: SQLiteStore) -> None:
+def test_requeue_event_by_id_and_source(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
     store.finish(claim.delivery_id, owner="w", result=Outcome("delivered", 100.0, 1.0, 204))
@@ -143,20 +205,86 @@ def test_requeue_event_by_id_and_source(store: SQLiteStore) -> None:
     assert store.events_by_id("evt-1")[0].deliveries[0].state == "pending"
 
 
-def test_release_returns_the_lease(store: SQLiteStore) -> None:
+def test_release_returns_the_lease(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
     store.release([claim.delivery_id], owner="w")
     assert len(store.claim_due(owner="x", now=100.0, lease=60, limit=1)) == 1
 
 
-def test_survives_reopen(tmp_path: Path) -> None:
-    path = str(tmp_path / "b.db")
-    first = SQLiteStore(path)
+def test_survives_reopen(store_url: str) -> None:
+    first = open_store(store_url)
     first.record_event(EVENT, BODY, ["a"], now=100.0)
     first.close()
-    second = SQLiteStore(path)  # migrations are not applied twice
+    second = open_store(store_url)  # migrations are not applied twice
+    assert second.migrate() == 1
     assert len(second.claim_due(owner="w", now=100.0, lease=60, limit=5)) == 1
+    second.close()
+
+
+def test_postgres_processes_starting_together_migrate_once(postgres_url: str) -> None:
+    stores: list[Store] = []
+    barrier = threading.Barrier(6)
+
+    def start() -> None:
+        barrier.wait()
+        stores.append(open_store(postgres_url, pool_size=1))
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stores) == 6
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+    for s in stores:
+        s.close()
+
+
+def test_postgres_scheme_as_heroku_sets_it(postgres_url: str) -> None:
+    store = open_store(postgres_url.replace("postgresql://", "postgres://", 1))
+    assert isinstance(store, PostgresStore)
+    store.ping()
+    store.close()
+
+
+def test_postgres_outage_is_store_unavailable_then_recovers(tmp_path: Path) -> None:
+    server = PostgresServer()  # its own server: this test stops it
+    server.init()
+    server.start()
+    try:
+        store = PostgresStore(server.url(), pool_size=2, timeout=1.0)
+        store.record_event(EVENT, BODY, ["a"], now=1.0)
+        server.stop()
+        with pytest.raises(StoreUnavailableError, match="PostgreSQL store"):
+            store.record_event(EVENT, BODY, ["a"], now=2.0)
+        server.start()
+        # The pool replaces the dead connections (reconnecting with backoff); nothing recorded
+        # before the outage was lost.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                recorded = store.record_event(EVENT, BODY, ["a"], now=3.0)
+                break
+            except StoreUnavailableError:
+                assert time.monotonic() < deadline, "the pool did not recover within 30 s"
+        assert recorded.duplicate
+        assert len(store.claim_due(owner="w", now=3.0, lease=60, limit=5)) == 1
+        store.close()
+    finally:
+        server.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [("?sslmode=nonsense", 'invalid sslmode value: "nonsense"'), ("", "Connection refused")],
+)
+def test_postgres_connection_errors_say_why_without_the_password(query: str, reason: str) -> None:
+    with pytest.raises(StoreUnavailableError) as caught:
+        open_store(f"postgres://u:hunter2@127.0.0.1:1/db{query}")
+    assert reason in str(caught.value)
+    assert "hunter2" not in str(caught.value)
 
 
 def test_unreachable_database_is_store_unavailable(tmp_path: Path) -> None:
@@ -183,7 +311,7 @@ def test_sqlite_path(url: str, path: str) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [("sqlite:///", "file path"), ("sqlite:///:memory:", "file path"),
-     ("postgres://u@h/db", "PostgreSQL"), ("mysql://x", "unsupported scheme 'mysql'")],
+     ("mysql://x", "unsupported scheme 'mysql'")],
 )  # fmt: skip
 def test_unsupported_urls(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

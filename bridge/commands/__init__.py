@@ -8,7 +8,7 @@ import os
 import click
 
 from bridge.config import Settings
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.routes import RoutesConfig, load_routes
 from bridge.store import Store, open_store
 
@@ -29,6 +29,6 @@ def routes(current: Settings) -> RoutesConfig:
 
 def store(current: Settings) -> Store:
     try:
-        return open_store(current.database_url)
-    except ConfigError as exc:
+        return open_store(current.database_url, pool_size=current.db_pool_size)
+    except (ConfigError, StoreUnavailableError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,0 +1,118 @@
+"""A real PostgreSQL server for tests: ``initdb`` + ``pg_ctl`` in a temporary folder, on a free
+port of 127.0.0.1, stopped at the end of the session. No mocks.
+
+Finds the server binaries on PATH or in Debian's /usr/lib/postgresql/<version>/bin (``.ci/run``
+installs the ``postgresql`` package when they are missing). PostgreSQL refuses to run as root:
+as root, the server runs as the ``postgres`` user that Debian's package creates.
+
+Fixtures: ``postgres_server`` (session) and ``postgres_url`` (a fresh, empty database per test).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+_BINARIES = ("initdb", "pg_ctl")
+
+
+def _bin_dir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found and shutil.which("initdb"):
+        return Path(found).resolve().parent
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if all((Path(candidate) / b).exists() for b in _BINARIES):
+            return Path(candidate)
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        bin_dir = _bin_dir()
+        if bin_dir is None:
+            raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
+        self._bin = bin_dir
+        self.port = _free_port()
+        self._root = Path(tempfile.mkdtemp(prefix="bridge-pg-"))
+        self.data = self._root / "data"
+        self._user: str | None = None
+        if os.geteuid() == 0:
+            self._user = "postgres"
+            pw = pwd.getpwnam(self._user)
+            os.chown(self._root, pw.pw_uid, pw.pw_gid)
+        self.superuser = "bridge"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(self._bin / args[0]), *args[1:]]
+        if self._user:
+            command = ["runuser", "-u", self._user, "--", *command]
+        return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
+
+    def init(self) -> None:
+        self._run(
+            "initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust",
+            "--encoding=UTF8", "--no-sync",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories="
+            f"{self._root} -c fsync=off -c max_connections=200 -c log_min_messages=warning"
+        )
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self._root / "log"),
+            "-w", "-t", "60", "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def restart(self) -> None:
+        self.stop("fast")
+        self.start()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def cleanup(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self._root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    return postgres_server.create_database()
