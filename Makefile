@@ -29,6 +29,8 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows workflows-examples/*.yml
+	$(BIN)/zizmor --offline workflows-examples/*.yml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -35,6 +35,8 @@ def asc_body(event_type: str, attributes: dict[str, Any], instance: Any = None) 
         ("app-version-pending-developer-release.json", "appStoreVersionAppVersionStateUpdated", "IN_REVIEW", "PENDING_DEVELOPER_RELEASE", "appStoreVersions"),
         ("app-version-rejected.json", "appStoreVersionAppVersionStateUpdated", "IN_REVIEW", "REJECTED", "appStoreVersions"),
         ("app-version-ready-for-distribution.json", "appStoreVersionAppVersionStateUpdated", "PENDING_DEVELOPER_RELEASE", "READY_FOR_DISTRIBUTION", "appStoreVersions"),
+        ("beta-feedback-crash.json", "betaFeedbackCrashSubmissionCreated", None, None, "betaFeedbackCrashSubmissions"),
+        ("beta-feedback-screenshot.json", "betaFeedbackScreenshotSubmissionCreated", None, None, "betaFeedbackScreenshotSubmissions"),
     ],
 )  # fmt: skip
 def test_appstoreconnect_samples(
