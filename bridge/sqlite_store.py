@@ -3,15 +3,19 @@ gunicorn worker processes of one machine. https://www.sqlite.org/wal.html"""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.sql_store import SQLStore
 from bridge.store_schema import SQLITE_MIGRATIONS
+
+_BUSY_SLEEPS = (0.0001, 0.0002, 0.0005, 0.001)  # seconds between tries for the write lock
 
 
 def sqlite_path(url: str) -> str:
@@ -29,6 +33,7 @@ class SQLiteStore(SQLStore):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one writer per process at a time
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -60,18 +65,41 @@ class SQLiteStore(SQLStore):
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Cursor]:
         """A transaction; ``BEGIN IMMEDIATE`` takes the write lock up front so two writers
         never deadlock upgrading a read lock. Database errors become StoreUnavailableError."""
-        try:
-            conn = self._connection()
-            cur = conn.cursor()
-            cur.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        with self._write_lock if write else nullcontext():
             try:
-                yield cur
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+                conn = self._connection()
+                cur = conn.cursor()
+                if write:
+                    self._begin_immediate(conn)
+                else:
+                    cur.execute("BEGIN")
+                try:
+                    yield cur
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        """Wait for the write lock held by another process in short steps. SQLite's own busy
+        handler sleeps 1, 2, 5, 10 … 100 ms between tries, which under load turns a lock held
+        for a millisecond into a 100 ms answer. (Threads of this process queue on
+        ``_write_lock`` instead.)"""
+        conn.execute("PRAGMA busy_timeout = 0")
+        deadline = time.monotonic() + self._busy_timeout
+        try:
+            for attempt in itertools.count():
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(_BUSY_SLEEPS[min(attempt, len(_BUSY_SLEEPS) - 1)])
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {round(self._busy_timeout * 1000)}")
 
     def migrate(self) -> int:
         with self._tx() as cur:

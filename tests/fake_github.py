@@ -93,7 +93,7 @@ class FakeGitHub:
       (a random 502, a slow answer…) or None to answer normally.
     """
 
-    def __init__(self, *, prefix: str = "") -> None:
+    def __init__(self, *, prefix: str = "", port: int = 0) -> None:
         self.prefix = prefix.rstrip("/")
         self.workflow_run_details = True
         self.rejects_run_details = False
@@ -111,7 +111,7 @@ class FakeGitHub:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._stopping = threading.Event()
-        self._server = _Server(host="127.0.0.1", port=0, threaded=True)
+        self._server = _Server(host="127.0.0.1", port=port, threaded=True)
         self._server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
 
     # lifecycle -----------------------------------------------------------------------------

@@ -44,7 +44,10 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """``durable=False`` (tests) turns fsync off; benchmarks keep PostgreSQL's defaults."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         bin_dir = _bin_dir()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
@@ -74,8 +77,10 @@ class PostgresServer:
     def start(self) -> None:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories="
-            f"{self._root} -c fsync=off -c max_connections=200 -c log_min_messages=warning"
+            f"{self._root} -c max_connections=200 -c log_min_messages=warning"
         )
+        if not self.durable:
+            options += " -c fsync=off"
         self._run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self._root / "log"),
             "-w", "-t", "60", "start",

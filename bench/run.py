@@ -1,0 +1,211 @@
+"""bridge's benchmarks, side by side with adnanh/webhook and with polling: ``make bench``.
+
+1. Intake: fixed rates (open loop) and saturation (wrk), bridge on SQLite and on PostgreSQL
+   (the production gunicorn config, dispatching to a fake GitHub meanwhile) vs adnanh/webhook
+   with the equivalent HMAC-SHA256 rule running ``/bin/true``.
+2. Event → GitHub latency: webhook sent → dispatch arriving at the fake GitHub.
+3. Backlog drain: deliveries queued during an outage, a fake GitHub answering in 50 ms.
+4. Footprint: RSS per process at idle and under load, cold start to the first 202.
+
+Writes ``bench/RESULTS.md``. Loopback only. ``--quick`` for a short smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import harness
+from bench.loadgen import LoadResult, Request, fixed_rate, saturation
+from bench.results import Footprint, Results, write
+from bridge.events import Event
+from bridge.store import open_store
+from tests.fake_github import FakeGitHub
+from tests.postgres_server import PostgresServer
+
+
+def bridge_requests(n: int, prefix: str) -> list[Request]:
+    out = []
+    for i in range(n):
+        body = harness.event_body(f"{prefix}-{i}")
+        out.append((body, {"X-Apple-Signature": "hmacsha256=" + harness.hex_hmac(body)}))
+    return out
+
+
+def adnanh_requests(n: int) -> list[Request]:
+    out = []
+    for i in range(n):
+        body = harness.event_body(f"adnanh-{i}")
+        out.append((body, {"X-Hub-Signature-256": "sha256=" + harness.hex_hmac(body)}))
+    return out
+
+
+class RssSampler(threading.Thread):
+    """Highest RSS of each process of a server while it runs under load."""
+
+    def __init__(self, server: harness.Process) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.peak: dict[int, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.2):
+            for pid in self.server.pids():
+                with contextlib.suppress(OSError):  # a process that just exited
+                    self.peak[pid] = max(self.peak.get(pid, 0.0), harness.rss_mib(pid))
+
+
+def load(
+    name: str, server: harness.Process, path: str, requests: list[Request], args: argparse.Namespace
+) -> tuple[list[LoadResult], Footprint]:
+    idle = {pid: harness.rss_mib(pid) for pid in server.pids()}
+    sampler = RssSampler(server)
+    sampler.start()
+    results = []
+    offset = 0
+    for rate in args.rates:
+        count = int(rate * args.seconds)
+        chunk = requests[offset : offset + count]
+        offset += count
+        print(f"{name}: {rate} req/s for {args.seconds} s", flush=True)
+        results.append(fixed_rate(server.url + path, chunk, rate=rate, seconds=args.seconds))
+        time.sleep(1)
+    print(f"{name}: saturation (wrk) for {args.saturation} s", flush=True)
+    if saturated := saturation(server.url + path, requests[offset:], seconds=args.saturation):
+        results.append(saturated)
+    sampler.stop.set()
+    sampler.join()
+    footprint = Footprint(
+        idle_mib=sorted(idle.values()), load_mib=sorted(sampler.peak.values()), cold_start=0.0
+    )
+    return results, footprint
+
+
+def intake(args: argparse.Namespace, work: Path, results: Results) -> None:
+    needed = int(sum(args.rates) * args.seconds + 1200 * args.saturation)
+    github = harness.start_fake_github(work)
+    pg = PostgresServer(durable=True)
+    pg.init()
+    pg.start()
+    try:
+        for name, url in (
+            ("bridge, SQLite", f"sqlite:///{work / 'intake.db'}"),
+            ("bridge, PostgreSQL", pg.create_database()),
+        ):
+            env = harness.bridge_env(work, url, github.url)
+            first = harness.event_body(f"cold-{uuid.uuid4()}")
+            server = harness.start_bridge(work, env, first_event=first)
+            cold = time.monotonic() - server.started
+            try:
+                prefix = uuid.uuid4().hex[:8]
+                runs, footprint = load(
+                    name, server, "/webhooks/ios", bridge_requests(needed, prefix), args
+                )
+            finally:
+                server.stop()
+            footprint.cold_start = cold
+            results.intake[name] = runs
+            results.footprint[name] = footprint
+        adnanh = harness.start_adnanh(work)
+        if adnanh is None:
+            print("adnanh/webhook not installed (apt-get install webhook): skipped", flush=True)
+            return
+        cold = time.monotonic() - adnanh.started
+        try:
+            runs, footprint = load("adnanh/webhook", adnanh, "/hooks/ios",
+                                   adnanh_requests(needed), args)  # fmt: skip
+        finally:
+            adnanh.stop()
+        footprint.cold_start = cold
+        results.intake["adnanh/webhook"] = runs
+        results.footprint["adnanh/webhook"] = footprint
+    finally:
+        github.stop()
+        pg.cleanup()
+
+
+def end_to_end(args: argparse.Namespace, work: Path, results: Results) -> None:
+    """Sequential events; the fake GitHub runs in this process to timestamp arrivals."""
+    import http.client  # noqa: PLC0415
+
+    with FakeGitHub() as github:
+        env = harness.bridge_env(work, f"sqlite:///{work / 'e2e.db'}", github.url)
+        server = harness.start_bridge(work, env)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", int(env["PORT"]), timeout=10)
+            for i, (body, headers) in enumerate(bridge_requests(args.e2e, uuid.uuid4().hex)):
+                t0 = time.monotonic()
+                conn.request("POST", "/webhooks/ios", body=body, headers=headers)
+                conn.getresponse().read()
+                arrived = github.wait_for_dispatches(i + 1, timeout=30)[i]
+                results.e2e_ms.append((arrived.at - t0) * 1000)
+            conn.close()
+        finally:
+            server.stop()
+
+
+def drain(args: argparse.Namespace, work: Path, results: Results) -> None:
+    """Queue deliveries as an outage leaves them, then start one `bridge worker` against a
+    GitHub answering in 50 ms and time the drain."""
+    import subprocess  # noqa: PLC0415
+
+    url = f"sqlite:///{work / 'drain.db'}"
+    store = open_store(url)
+    for i in range(args.drain):
+        event = Event("ios", "appstoreconnect", "buildUploadStateUpdated", f"drain-{i}",
+                      "PROCESSING", "COMPLETE", payload={})  # fmt: skip
+        store.record_event(event, b"{}", ["build-complete"], now=time.time())
+    github = harness.start_fake_github(work, latency=0.05)
+    env = harness.bridge_env(work, url, github.url)
+    started = time.monotonic()
+    worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker"], env=env, cwd=work,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        while True:
+            done = sum(
+                1 for e in store.recent_events(limit=args.drain) for d in e.deliveries
+                if d.state == "delivered"
+            )  # fmt: skip
+            if done == args.drain:
+                break
+            time.sleep(1)
+        results.drain = (args.drain, time.monotonic() - started)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        github.stop()
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", type=float, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--seconds", type=float, default=10, help="per fixed rate")
+    parser.add_argument("--saturation", type=float, default=10, help="seconds of wrk")
+    parser.add_argument("--e2e", type=int, default=200, help="event → GitHub samples")
+    parser.add_argument("--drain", type=int, default=2000, help="queued deliveries")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "RESULTS.md")
+    args = parser.parse_args()
+    if args.quick:
+        args.rates, args.seconds, args.saturation, args.e2e, args.drain = [100], 2, 2, 20, 100
+    work = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
+    results = Results(machine=harness.machine(), command=" ".join(["bench/run.py", *sys.argv[1:]]))
+    intake(args, work, results)
+    end_to_end(args, work, results)
+    drain(args, work, results)
+    write(results, args.output)
+    print(args.output.read_text())
+
+
+if __name__ == "__main__":
+    main()
