@@ -10,11 +10,13 @@ from typing import Any
 
 from flask import Flask
 
-from bridge import web
+from bridge import admin, web
 from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.errors import ConfigError
 from bridge.github import GitHubClient
+from bridge.metered_store import MeteredStore
+from bridge.metrics import Metrics
 from bridge.routes import load_routes
 from bridge.store import open_store
 
@@ -37,13 +39,17 @@ def create_app(
     for warning in routes.warnings:
         log.warning("routes: %s", warning)
     sender = github_sender(settings, dispatches=bool(routes.routes))
-    store = open_store(settings.database_url, pool_size=settings.db_pool_size)
+    metrics = Metrics(frozenset(routes.sources))
+    store = MeteredStore(
+        open_store(settings.database_url, pool_size=settings.db_pool_size), metrics
+    )
     dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)
 
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher)
     web.register(app)
+    admin.register(app, metrics)
     if settings.dispatcher:
         dispatcher.start()
         atexit.register(dispatcher.stop)

@@ -70,6 +70,8 @@ class Settings:
     github_app_installation_id: int | None = None
     github_timeout: float = 10.0
     admin_token: str | None = field(default=None, repr=False)
+    # Bearer token for /metrics alone (a scraper need not hold the admin token).
+    metrics_token: str | None = field(default=None, repr=False)
     port: int = 8000
     dry_run: bool = False
     # Run the outbox worker inside each web process (off when a separate `bridge worker` runs).
@@ -99,6 +101,7 @@ class Settings:
             "github_app_id": "GITHUB_APP_ID",
             "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
             "admin_token": "BRIDGE_ADMIN_TOKEN",
+            "metrics_token": "BRIDGE_METRICS_TOKEN",
         }
         for attr, var in text.items():
             if env.get(var):

@@ -68,6 +68,11 @@ class Dispatcher:
             self._thread = threading.Thread(target=self.run, name="bridge-dispatcher", daemon=True)
             self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        """The dispatcher thread is alive (readiness: a dead one would leave events unsent)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wake(self) -> None:
         """New deliveries were stored: look now instead of at the next poll."""
         self._wake.set()

@@ -2,14 +2,21 @@
 python:bridge.gunicorn_conf "bridge:create_app()"``. https://docs.gunicorn.org/en/stable/settings.html
 
 Environment: ``PORT`` (Heroku/Render set it), ``HOST``, ``WEB_CONCURRENCY`` (workers),
-``GUNICORN_THREADS``.
+``GUNICORN_THREADS``, ``PROMETHEUS_MULTIPROC_DIR`` (default: a fresh temporary folder).
 """
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING
 
 from bridge import logs
+
+if TYPE_CHECKING:
+    from gunicorn.workers.base import Worker
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -26,11 +33,34 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # gunicorn >= 25.1 opens a management socket in $XDG_RUNTIME_DIR or ~/.gunicorn by default:
 # bridge does not use it, and two instances on one host would fight over the path.
 control_socket_disable = True
+logger_class = logs.GunicornLogger
+
+# /metrics adds up every worker's counters from files in this folder (bridge.metrics). Set
+# before any worker imports prometheus_client, which reads it once, at import.
+_OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_METRICS_DIR:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bridge-metrics-")
 
 logs.configure()
 
 
 def on_starting(server: object) -> None:
     """Import the app's modules once in the master: forked workers inherit them and boot fast.
-    (Importing starts nothing: ``create_app()`` runs in each worker, after the fork.)"""
+    (Importing starts nothing: ``create_app()`` runs in each worker, after the fork.) A
+    metrics folder left by a previous run is emptied: its counts are not this run's."""
     import bridge.app  # noqa: F401, PLC0415
+
+    for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(stale)
+
+
+def child_exit(server: object, worker: Worker) -> None:
+    """A worker's counters stay counted; its live gauges (none today) would go."""
+    from prometheus_client import multiprocess  # noqa: PLC0415
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: object) -> None:
+    if _OWN_METRICS_DIR:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -1,4 +1,6 @@
-"""Logging setup: readable text locally, one JSON object per line when ``LOG_FORMAT=json``.
+"""Logging setup: readable text locally, one JSON object per line when ``LOG_FORMAT=json``
+(the default on Heroku and Render, whose log pipelines parse it), gunicorn's access and error
+lines included.
 
 Secrets never reach a handler: bridge logs no bodies, signatures or query strings, and the
 :class:`RedactFilter` scrubs ``token=…`` / ``secret=…`` / ``signature`` values from any record
@@ -12,7 +14,11 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
+
+from gunicorn import glogging
 
 _SECRET_VALUES = re.compile(
     r"(?i)((?:token|secret|signature|password|access_token|key)=)[^&\s\"']+"
@@ -46,6 +52,23 @@ class TextFormatter(logging.Formatter):
         return f"{line} {' '.join(pairs)}" if pairs else line
 
 
+# gunicorn's access-log atoms worth a field of their own (%(U)s: the path without the query).
+_ACCESS_ATOMS = {"m": "method", "U": "path", "s": "status", "M": "duration_ms", "h": "remote"}
+_ACCESS_FIELDS = ("method", "path", "duration_ms", "remote")
+
+
+class AccessFields(logging.Filter):
+    """Copies gunicorn's access-log atoms onto the record as fields (before RedactFilter,
+    which replaces a scrubbed record's arguments)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, Mapping):
+            for atom, name in _ACCESS_ATOMS.items():
+                value = record.args[atom]
+                setattr(record, name, int(str(value)) if str(value).isdigit() else value)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         obj: dict[str, object] = {
@@ -55,15 +78,25 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         obj.update({k: getattr(record, k) for k in _FIELDS if hasattr(record, k)})
+        obj.update({k: getattr(record, k) for k in _ACCESS_FIELDS if hasattr(record, k)})
         if record.exc_info:
             obj["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(obj, ensure_ascii=False, default=str)
 
 
+def log_format(environ: Mapping[str, str] | None = None) -> str:
+    """``LOG_FORMAT`` when set; otherwise ``json`` on Heroku (``DYNO``) and Render
+    (``RENDER``), ``text`` elsewhere."""
+    env = os.environ if environ is None else environ
+    if env.get("LOG_FORMAT"):
+        return env["LOG_FORMAT"].strip().lower()
+    return "json" if env.get("DYNO") or env.get("RENDER") else "text"
+
+
 def configure(level: str | None = None, fmt: str | None = None) -> None:
     """Configure the root logger once for a bridge process (``LOG_LEVEL``, ``LOG_FORMAT``)."""
     handler = logging.StreamHandler(sys.stdout)
-    use_json = (fmt or os.environ.get("LOG_FORMAT", "text")).lower() == "json"
+    use_json = (fmt or log_format()).lower() == "json"
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     handler.addFilter(RedactFilter())
     root = logging.getLogger()
@@ -72,3 +105,18 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     # PyGithub's DEBUG lines include response bodies, and the GitHub App token exchange
     # answers with the installation token: never let them through.
     logging.getLogger("github").setLevel(max(root.level, logging.INFO))
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's own lines (access log, worker errors) in bridge's format, redacted too."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        use_json = log_format() == "json"
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                if use_json:
+                    handler.setFormatter(JsonFormatter())
+                if logger is self.access_log:
+                    handler.addFilter(AccessFields())
+                handler.addFilter(RedactFilter())

@@ -22,6 +22,32 @@ def match(config: RoutesConfig, event: Event) -> list[Route]:
     return [route for route in config.routes if _matches(route, event)]
 
 
+def mismatches(route: Route, event: Event) -> list[str]:
+    """Why ``route`` does not match ``event``, one reason per criterion that fails (empty when
+    it matches). For people testing a payload; :func:`match` does not build these strings."""
+    reasons = [
+        f"{name} is {value!r}, the route wants {_listing(allowed)}"
+        for name, allowed, value in (
+            ("source", route.sources, event.source),
+            ("event", route.events, event.type),
+            ("from", route.from_states, event.old_state),
+            ("to", route.to_states, event.new_state),
+        )
+        if not _allows(allowed, value)
+    ]
+    reasons += [
+        f"when {c.path} is {_resolve(c.path, event)!r}, the route wants {_listing(c.values)}"
+        for c in route.when
+        if not _holds(c, event)
+    ]
+    return reasons
+
+
+def _listing(values: frozenset[str] | tuple[Any, ...] | None) -> str:
+    ordered = sorted(values or (), key=str) if isinstance(values, frozenset) else values or ()
+    return " or ".join(repr(v) for v in ordered)
+
+
 def _matches(route: Route, event: Event) -> bool:
     return (
         _allows(route.sources, event.source)

@@ -59,6 +59,8 @@ class PostgresStore(SQLStore):
     _greatest = "GREATEST"
     _lock_claimed = " FOR UPDATE OF d SKIP LOCKED"
     _delivery_order = "seq"
+    # ASCII-only case folding, as SQLite's LIKE, and about 3 times faster than the locale's.
+    _ilike = 'COLLATE "C" ILIKE'
 
     def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
         """``pool_size`` connections at most per process (size it for gunicorn threads plus

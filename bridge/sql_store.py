@@ -14,7 +14,19 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from bridge.events import Event, Instance
-from bridge.store import Claim, DeliveryRecord, EventRecord, Outcome, Recorded
+from bridge.store import (
+    AttemptRecord,
+    Claim,
+    DeliveryRecord,
+    DeliveryState,
+    EventDetail,
+    EventFilter,
+    EventPage,
+    EventRecord,
+    OutboxStats,
+    Outcome,
+    Recorded,
+)
 
 Row = Mapping[str, Any]
 
@@ -48,6 +60,8 @@ class SQLStore:
     _lock_claimed = ""
     # Orders an event's deliveries as they were inserted (route order).
     _delivery_order = "created_at, rowid"
+    # LIKE ignoring ASCII case (SQLite's LIKE does).
+    _ilike = "LIKE"
 
     def _tx(self, *, write: bool = True) -> AbstractContextManager[Cursor]:
         raise NotImplementedError
@@ -186,6 +200,12 @@ class SQLStore:
     def requeue_failed(self, *, now: float) -> int:
         return self._requeue("state = 'failed'", (), now)
 
+    def requeue_delivery(self, delivery_id: str, *, now: float) -> int:
+        # A lease held now means an attempt is in flight: requeueing would race its result.
+        return self._requeue(
+            "id = ? AND (lease_until IS NULL OR lease_until < ?)", (delivery_id, now), now
+        )
+
     def prune(self, *, before: float, include_failed: bool = False) -> int:
         """Delete events received before ``before`` whose deliveries are all finished
         (delivered or dry run; also failed with ``include_failed``), with their deliveries
@@ -206,6 +226,101 @@ class SQLStore:
                 cur.execute(f"DELETE FROM events WHERE pk IN ({marks})", chunk)
         return len(pks)
 
+    # -- the delivery log -------------------------------------------------------------------
+
+    def list_events(
+        self, filters: EventFilter, *, limit: int, before: int | None = None
+    ) -> EventPage:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("source", filters.source), ("type", filters.type)):
+            if value:
+                where.append(f"e.{column} = ?")
+                params.append(value)
+        if filters.search:
+            where.append(
+                f"(e.event_id {self._ilike} ? ESCAPE '\\'"
+                " OR e.pk IN (SELECT x.event_pk FROM deliveries x WHERE x.id = ?))"
+            )
+            params += [f"%{_like_escape(filters.search)}%", filters.search]
+        if filters.state:
+            # Driven by deliveries (state, event_pk), newest first: a rare state (failed) reads
+            # only its few rows, a common one (delivered) stops after one page.
+            key, where = "d.event_pk", ["d.state = ?", *where]
+            params.insert(0, filters.state)
+            pks = "SELECT DISTINCT d.event_pk FROM deliveries d JOIN events e ON e.pk = d.event_pk"
+        else:
+            key, pks = "e.pk", "SELECT e.pk FROM events e"
+        if before is not None:
+            where.append(f"{key} < ?")
+            params.append(before)
+        if where:
+            pks += " WHERE " + " AND ".join(where)
+        rows = self._load(
+            f"SELECT {_EVENT_COLUMNS} FROM events e WHERE e.pk IN"
+            f" ({pks} ORDER BY {key} DESC LIMIT ?) ORDER BY e.pk DESC",
+            [*params, limit + 1],
+        )
+        more = len(rows) > limit
+        return EventPage(
+            events=tuple(record for _, record in rows[:limit]),
+            next_cursor=rows[limit - 1][0] if more and limit > 0 else None,
+        )
+
+    def event_detail(self, source: str, event_id: str) -> EventDetail | None:
+        rows = self._load(
+            f"SELECT {_EVENT_COLUMNS} FROM events e WHERE e.source = ? AND e.event_id = ?",
+            (source, event_id),
+        )
+        if not rows:
+            return None
+        pk, record = rows[0]
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT source, provider, type, event_id, old_state, new_state, instance_type,"
+                " instance_id, timestamp, body FROM events WHERE pk = ?",
+                (pk,),
+            )
+            row = cur.fetchone()
+            found: list[Row] = []
+            ids = [d.id for d in record.deliveries]
+            if ids:
+                cur.execute(
+                    "SELECT delivery_id, number, started_at, duration_ms, status, outcome,"
+                    f" message FROM attempts WHERE delivery_id IN ({','.join('?' * len(ids))})"
+                    " ORDER BY number",
+                    ids,
+                )
+                found = list(cur.fetchall())
+        if row is None:  # pruned between the two reads
+            return None
+        attempts: dict[str, list[AttemptRecord]] = {i: [] for i in ids}
+        for a in found:
+            attempts[a["delivery_id"]].append(
+                AttemptRecord(
+                    number=a["number"], started_at=a["started_at"], duration_ms=a["duration_ms"],
+                    status=a["status"], outcome=a["outcome"], message=a["message"],
+                )
+            )  # fmt: skip
+        return EventDetail(
+            record=record,
+            event=_event(row),
+            body=bytes(row["body"]),
+            attempts={i: tuple(a) for i, a in attempts.items()},
+        )
+
+    def outbox_stats(self, *, states: Sequence[DeliveryState] | None = None) -> OutboxStats:
+        sql, params = "SELECT state, COUNT(*) AS n FROM deliveries", list(states or ())
+        if states is not None:
+            sql += f" WHERE state IN ({','.join('?' * len(states)) or 'NULL'})"
+        with self._tx(write=False) as cur:
+            cur.execute(f"{sql} GROUP BY state", params)
+            counts = {row["state"]: int(row["n"]) for row in cur.fetchall()}
+            cur.execute("SELECT MIN(queued_at) AS oldest FROM deliveries WHERE state = 'pending'")
+            row = cur.fetchone()
+        oldest = row["oldest"] if row else None
+        return OutboxStats(counts, float(oldest) if oldest is not None else None)
+
     def _requeue(self, where: str, params: tuple[Any, ...], now: float) -> int:
         with self._tx() as cur:
             cur.execute(
@@ -216,6 +331,11 @@ class SQLStore:
             return cur.rowcount
 
     def _events(self, sql: str, params: Sequence[Any]) -> list[EventRecord]:
+        return [record for _, record in self._load(sql, params)]
+
+    def _load(self, sql: str, params: Sequence[Any]) -> list[tuple[int, EventRecord]]:
+        """Events selected by ``sql`` (``_EVENT_COLUMNS``) with their deliveries, each with
+        its primary key (the delivery log's cursor)."""
         with self._tx(write=False) as cur:
             cur.execute(sql, params)
             events = cur.fetchall()
@@ -234,11 +354,11 @@ class SQLStore:
         for d in deliveries:
             by_event.setdefault(d["event_pk"], []).append(_delivery(d))
         return [
-            EventRecord(
+            (e["pk"], EventRecord(
                 source=e["source"], provider=e["provider"], type=e["type"],
                 event_id=e["event_id"], old_state=e["old_state"], new_state=e["new_state"],
                 received_at=e["received_at"], deliveries=tuple(by_event.get(e["pk"], ())),
-            )
+            ))
             for e in events
         ]  # fmt: skip
 
@@ -253,18 +373,26 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def _claim(row: Row) -> Claim:
+def _like_escape(text: str) -> str:
+    """``text`` matched literally inside a LIKE pattern (``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _event(row: Row) -> Event:
     instance = (
         Instance(type=row["instance_type"], id=row["instance_id"])
         if row["instance_type"] is not None and row["instance_id"] is not None
         else None
     )
-    event = Event(
+    return Event(
         source=row["source"], provider=row["provider"], type=row["type"], id=row["event_id"],
         old_state=row["old_state"], new_state=row["new_state"], instance=instance,
         timestamp=row["timestamp"], payload=json.loads(bytes(row["body"])),
     )  # fmt: skip
-    return Claim(row["id"], row["route"], row["attempts"], row["queued_at"], event)
+
+
+def _claim(row: Row) -> Claim:
+    return Claim(row["id"], row["route"], row["attempts"], row["queued_at"], _event(row))
 
 
 def _delivery(row: Row) -> DeliveryRecord:

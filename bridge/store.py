@@ -11,8 +11,8 @@ Guarantees every backend keeps:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bridge.errors import ConfigError
@@ -79,6 +79,53 @@ class EventRecord:
     deliveries: tuple[DeliveryRecord, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    number: int
+    started_at: float
+    duration_ms: float
+    status: int | None
+    outcome: AttemptOutcome
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    """One event for the delivery log's detail page: the record, the normalized event with
+    the stored body, and every attempt of every delivery (by delivery id, oldest first)."""
+
+    record: EventRecord
+    event: Event
+    body: bytes
+    attempts: Mapping[str, tuple[AttemptRecord, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What the delivery log shows; every field given must hold."""
+
+    source: str | None = None
+    type: str | None = None
+    state: DeliveryState | None = None  # at least one delivery in this state
+    search: str | None = None  # part of the event id, or a whole delivery id
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: tuple[EventRecord, ...]
+    next_cursor: int | None  # ``before`` for the next, older page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    by_state: Mapping[DeliveryState, int] = field(default_factory=dict)
+    oldest_pending_at: float | None = None  # queued_at of the longest-waiting pending delivery
+
+    @property
+    def pending(self) -> int:
+        return self.by_state.get("pending", 0)
+
+
 class Store(Protocol):
     def record_event(
         self, event: Event, body: bytes, routes: Sequence[str], *, now: float
@@ -109,6 +156,23 @@ class Store(Protocol):
 
     def requeue_failed(self, *, now: float) -> int:
         """Queue every failed delivery again; returns how many."""
+
+    def requeue_delivery(self, delivery_id: str, *, now: float) -> int:
+        """Queue one delivery again, whatever its state, unless an attempt holds its lease
+        now; returns 1 when queued, 0 otherwise (unknown id, or an attempt in flight)."""
+
+    def list_events(
+        self, filters: EventFilter, *, limit: int, before: int | None = None
+    ) -> EventPage:
+        """Events matching ``filters``, newest first, ``limit`` per page; ``before`` is the
+        cursor of the previous page (keyset pagination: as fast on the last page as on the
+        first)."""
+
+    def event_detail(self, source: str, event_id: str) -> EventDetail | None: ...
+
+    def outbox_stats(self, *, states: Sequence[DeliveryState] | None = None) -> OutboxStats:
+        """Deliveries per state (only ``states`` when given: pending and failed are cheap
+        to count, delivered ones are most of the table) and the oldest pending one."""
 
     def prune(self, *, before: float, include_failed: bool = False) -> int:
         """Delete finished events received before ``before``; returns how many."""

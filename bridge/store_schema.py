@@ -57,6 +57,12 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX attempts_delivery ON attempts (delivery_id)",
         "CREATE INDEX events_received ON events (received_at)",
     ),
+    # 2: the delivery log's filters, newest first, without scanning every event.
+    (
+        "CREATE INDEX events_source ON events (source, pk)",
+        "CREATE INDEX events_type ON events (type, pk)",
+        "CREATE INDEX deliveries_state_event ON deliveries (state, event_pk)",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -112,5 +118,11 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX attempts_delivery ON attempts (delivery_id)",
         "CREATE INDEX events_received ON events (received_at)",
+    ),
+    # 2: the delivery log's filters, newest first, without scanning every event.
+    (
+        "CREATE INDEX events_source ON events (source, pk)",
+        "CREATE INDEX events_type ON events (type, pk)",
+        "CREATE INDEX deliveries_state_event ON deliveries (state, event_pk)",
     ),
 )

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from bridge import create_app
 from bridge.signatures import apple_signature
+from bridge.store import Store, open_store
 from bridge.web import Bridge
 
 pytest_plugins = ["tests.fake_github", "tests.postgres_server"]
@@ -123,3 +124,19 @@ def client(app: Flask) -> FlaskClient:
 def bridge(app: Flask) -> Bridge:
     state: Bridge = app.extensions["bridge"]
     return state
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs twice: on SQLite and on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/bridge.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    s = open_store(store_url, pool_size=4)
+    yield s
+    s.close()

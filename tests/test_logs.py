@@ -85,3 +85,37 @@ def test_text_format_appends_fields(captured: io.StringIO) -> None:
     _configure(captured, "text")
     logging.getLogger("bridge.test").warning("retry", extra={"delivery_id": "d1", "status": 502})
     assert captured.getvalue().rstrip().endswith("retry delivery_id=d1 status=502")
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "text"),
+        ({"DYNO": "web.1"}, "json"),  # Heroku
+        ({"RENDER": "true"}, "json"),  # Render
+        ({"DYNO": "web.1", "LOG_FORMAT": "text"}, "text"),  # explicit wins
+        ({"LOG_FORMAT": "JSON"}, "json"),
+    ],
+)
+def test_json_is_the_default_on_heroku_and_render(env: dict[str, str], expected: str) -> None:
+    assert logs.log_format(env) == expected
+
+
+def test_gunicorn_access_lines_are_json_with_fields(
+    captured: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gunicorn.config import Config
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    config = Config()
+    config.set("accesslog", "-")
+    gunicorn_log = logs.GunicornLogger(config)
+    for handler in gunicorn_log.access_log.handlers:
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(captured)
+    atoms = {"h": "10.0.0.1", "m": "POST", "U": "/webhooks/beta", "s": "202", "M": 3}
+    gunicorn_log.access_log.info("%(m)s %(U)s %(s)s token=abc123", atoms)
+    record = json.loads(captured.getvalue())
+    assert (record["method"], record["path"], record["status"]) == ("POST", "/webhooks/beta", 202)
+    assert (record["duration_ms"], record["remote"]) == (3, "10.0.0.1")
+    assert "abc123" not in captured.getvalue()

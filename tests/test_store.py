@@ -2,7 +2,6 @@
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,6 +12,7 @@ from bridge.events import Event, Instance
 from bridge.postgres_store import PostgresStore
 from bridge.sqlite_store import SQLiteStore, sqlite_path
 from bridge.store import Outcome, Store, open_store
+from bridge.store_schema import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from tests.postgres_server import PostgresServer
 
 EVENT = Event(
@@ -20,21 +20,6 @@ EVENT = Event(
     Instance("buildUploads", "bu-1"), "2025-12-25T08:28:35Z", {"data": {"id": "evt-1"}},
 )  # fmt: skip
 BODY = b'{"data": {"id": "evt-1"}}'
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/bridge.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    s = open_store(store_url, pool_size=4)
-    yield s
-    s.close()
 
 
 def test_record_creates_one_delivery_per_route(store: Store) -> None:
@@ -217,7 +202,7 @@ def test_survives_reopen(store_url: str) -> None:
     first.record_event(EVENT, BODY, ["a"], now=100.0)
     first.close()
     second = open_store(store_url)  # migrations are not applied twice
-    assert second.migrate() == 1
+    assert second.migrate() == len(SQLITE_MIGRATIONS) == len(POSTGRES_MIGRATIONS)
     assert len(second.claim_due(owner="w", now=100.0, lease=60, limit=5)) == 1
     second.close()
 
@@ -237,7 +222,8 @@ def test_postgres_processes_starting_together_migrate_once(postgres_url: str) ->
         t.join()
     assert len(stores) == 6
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+        versions = conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+        assert [v for (v,) in versions] == list(range(1, len(POSTGRES_MIGRATIONS) + 1))
     for s in stores:
         s.close()
 
@@ -316,3 +302,24 @@ def test_sqlite_path(url: str, path: str) -> None:
 def test_unsupported_urls(url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         open_store(url)
+
+
+def test_sqlite_waits_for_another_processs_write_lock(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = SQLiteStore(str(tmp_path / "b.db"), busy_timeout=0.5)
+    other = sqlite3.connect(str(tmp_path / "b.db"), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # as another process's writer would
+    threading.Timer(0.1, other.commit).start()
+    t0 = time.monotonic()
+    assert not store.record_event(EVENT, BODY, ["a"], now=1.0).duplicate
+    waited = time.monotonic() - t0
+    assert 0.09 < waited < 0.4  # got the lock soon after it was released
+
+    other.execute("BEGIN IMMEDIATE")  # now held for longer than busy_timeout
+    with pytest.raises(StoreUnavailableError, match="locked"):
+        store.record_event(EVENT, BODY, ["b"], now=2.0)
+    other.rollback()
+    other.close()
+    assert store.record_event(EVENT, BODY, ["a"], now=3.0).duplicate  # and it still works
+    store.close()

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import click
 
 from bridge import commands
-from bridge.errors import PayloadError, RenderError
-from bridge.matching import match
-from bridge.payloads import build_request
-from bridge.providers import PROVIDERS
+from bridge.errors import PayloadError, UnknownSourceError
 from bridge.routes import RepositoryDispatch
+from bridge.simulation import simulate as simulate_body
 
 
 @click.command()
@@ -45,20 +43,10 @@ def simulate(source: str, file: BinaryIO) -> None:
     """Show which routes FILE (a webhook body, - for stdin) matches on SOURCE and exactly what
     each would send. Sends nothing, stores nothing, checks no signature."""
     routes = commands.routes(commands.settings())
-    configured = routes.sources.get(source)
-    if configured is None:
-        known = ", ".join(routes.sources)
-        raise click.ClickException(f"unknown source {source!r} (known: {known})")
     try:
-        event = PROVIDERS[configured.provider].parse(file.read(), source=source)
+        result = simulate_body(routes, source, file.read())
+    except UnknownSourceError as exc:
+        raise click.ClickException(exc.message) from exc
     except PayloadError as exc:
         raise click.ClickException(f"{getattr(file, 'name', '-')}: {exc.message}") from exc
-    results: list[dict[str, Any]] = []
-    for number, route in enumerate(match(routes, event), start=1):
-        try:
-            request = build_request(route, event, delivery_id=f"simulated-{number}")
-            results.append({"route": route.name, "request": request.as_dict()})
-        except RenderError as exc:
-            results.append({"route": route.name, "error": str(exc)})
-    output = {"event": event.as_dict(), "routes": results}
-    click.echo(json.dumps(output, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

@@ -1,0 +1,113 @@
+"""End to end in a real headless Chromium: log in to the delivery log of a real ``bridge
+serve``, see a delivered and a failed event, replay the failed one, see it delivered.
+Screenshots go to ``test-artifacts/`` (desktop and phone widths).
+
+Skipped when Chromium or chromedriver is missing, unless ``BRIDGE_REQUIRE_BROWSER`` is set (as
+``.ci/run`` does, after installing Debian's ``chromium`` and ``chromium-driver``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import sample, signed
+from tests.fake_github import FakeGitHub
+from tests.server_process import Server, free_port
+from tests.webdriver import Browser, find_browser
+
+pytestmark = pytest.mark.server
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+ADMIN_TOKEN = "browser-test-admin-token-0123456789"
+BUILD = sample("appstoreconnect/build-upload-complete.json")  # route build-complete
+READY = sample("appstoreconnect/app-version-ready-for-distribution.json")  # two routes
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    found = find_browser()
+    if found is None:
+        message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
+        if os.environ.get("BRIDGE_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    b = Browser(*found, tmp_path / "chromedriver.log", width=1280, height=1000)
+    yield b
+    b.quit()
+
+
+@pytest.fixture
+def server(environ: dict[str, str], fake_github: FakeGitHub, tmp_path: Path) -> Iterator[Server]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
+    env.update(environ)
+    env.update(
+        {
+            "PORT": str(free_port()),
+            "WEB_CONCURRENCY": "2",
+            "GITHUB_TOKEN": "ghp_browser_test_token",
+            "GITHUB_API_URL": fake_github.url,
+            "BRIDGE_DRY_RUN": "0",
+            "BRIDGE_DISPATCHER": "1",
+            "BRIDGE_POLL_INTERVAL": "0.5s",
+            "BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN,
+        }
+    )
+    s = Server(env, tmp_path / "server.log").start()
+    yield s
+    s.stop()
+
+
+def test_log_in_see_failed_replay_see_delivered(
+    browser: Browser, server: Server, fake_github: FakeGitHub
+) -> None:
+    fake_github.enqueue(404, match=r"^/repos/acme/ios/dispatches$")  # the first one fails
+    assert server.post("/webhooks/ios", BUILD, signed(BUILD))[0] == 202
+    fake_github.wait_for_dispatches(1, timeout=20)
+    assert server.post("/webhooks/ios", READY, signed(READY))[0] == 202
+    fake_github.wait_for_dispatches(3, timeout=20)
+
+    browser.get(f"{server.url}/deliveries")
+    assert "/login" in browser.url  # not logged in: the log is not shown
+    browser.type("#token", ADMIN_TOKEN)
+    browser.click("form button[type=submit]")
+    assert browser.url == f"{server.url}/deliveries"
+    [cookie] = [c for c in browser.cookies() if c["name"] == "bridge_session"]
+    assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
+
+    browser.wait_for_text(".event", "version-live")
+    events = [browser.text(e) for e in browser.find_all(".event")]
+    assert "FAILED" in events[1] and "build-complete" in events[1]
+    assert "HTTP 404" in events[1]
+    assert "DELIVERED" in events[0] and "workflow run" in events[0]
+    assert "1\nfailed" in browser.text(browser.find(".counts")).replace(" ", "\n")
+    browser.screenshot(ARTIFACTS / "delivery-log.png")
+
+    browser.click(".event .delivery details.confirm summary")
+    browser.click(".event .delivery details.confirm button[type=submit]")
+    assert "queued again" in browser.text(browser.find(".flash.ok"))
+    fake_github.wait_for_dispatches(4, timeout=20)
+    browser.wait_for_text(".event:nth-of-type(2) .delivery", "DELIVERED")
+    assert browser.find_all(".badge.failed") == []
+
+    browser.click(".event:nth-of-type(2) a.event-type")
+    assert "/events/ios/0b9a7c1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d" in browser.url
+    rows = [browser.text(r) for r in browser.find_all("table.attempts tbody tr")]
+    assert len(rows) == 2
+    assert "FAILED" in rows[0] and "404" in rows[0]
+    assert "DELIVERED" in rows[1] and "204" in rows[1]
+    assert "asc-build-complete" in browser.text(browser.find("pre.json"))
+    browser.screenshot(ARTIFACTS / "event-detail.png")
+
+    browser.set_size(390, 900)  # a phone
+    browser.get(f"{server.url}/deliveries")
+    browser.screenshot(ARTIFACTS / "delivery-log-phone.png")
+    assert "Deliveries" in browser.text(browser.find(".main-nav"))
+
+    browser.click(".main-nav button")  # log out
+    assert "/login" in browser.url
+    browser.get(f"{server.url}/deliveries")
+    assert "/login" in browser.url
