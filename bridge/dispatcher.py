@@ -29,6 +29,11 @@ from bridge.store import Claim, Outcome, Store
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
+# GitHub unreachable or answering 5xx this many times in a row: stop sending for a while, then
+# probe with one delivery (1 s, 2 s, 4 s … up to OUTAGE_MAX_PAUSE between probes). Without
+# this, every pending delivery keeps its own schedule and a backlog hammers a GitHub outage.
+OUTAGE_THRESHOLD = 3
+OUTAGE_MAX_PAUSE = 60.0
 
 
 class Sender(Protocol):
@@ -58,7 +63,9 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(
             max_workers=settings.dispatch_concurrency, thread_name_prefix="bridge-send"
         )
-        self._paused_until = 0.0  # GitHub rate limit: applies to every delivery of this token
+        self._paused_until = 0.0  # rate limit or outage: applies to every delivery
+        self._outage_failures = 0  # consecutive 5xx / network failures
+        self._outage_lock = threading.Lock()
         self._next_prune = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -137,7 +144,7 @@ class Dispatcher:
             owner=self.owner,
             now=now,
             lease=self.settings.lease_seconds,
-            limit=self.settings.dispatch_concurrency,
+            limit=1 if self.in_outage else self.settings.dispatch_concurrency,
         )
         for _ in self._pool.map(self._attempt, claims):
             pass
@@ -156,10 +163,35 @@ class Dispatcher:
             "status": result.status,
         }
         result = _with_duration(result, (time.perf_counter() - t0) * 1000)
+        self._track_outage(result, started)
         if not self.store.finish(claim.delivery_id, owner=self.owner, result=result):
             log.warning("lease lost before the attempt was recorded", extra=extra)
         level = logging.WARNING if result.outcome in ("retry", "failed") else logging.INFO
         log.log(level, "delivery %s: %s", result.outcome, result.message or "", extra=extra)
+
+    @property
+    def in_outage(self) -> bool:
+        """GitHub has failed OUTAGE_THRESHOLD times in a row: sending one probe at a time."""
+        return self._outage_failures >= OUTAGE_THRESHOLD
+
+    def _track_outage(self, result: Outcome, started: float) -> None:
+        outage = result.outcome == "retry" and (result.status is None or result.status >= 500)
+        with self._outage_lock:
+            if not outage:
+                if self.in_outage and result.outcome == "delivered":
+                    log.info("GitHub answers again: sending resumes")
+                self._outage_failures = 0
+                return
+            self._outage_failures += 1
+            if not self.in_outage:
+                return
+            pause = min(OUTAGE_MAX_PAUSE, 2.0 ** (self._outage_failures - OUTAGE_THRESHOLD))
+            self._paused_until = max(self._paused_until, started + pause)
+            log.warning(
+                "GitHub failing (%d in a row): next probe in %.0f s",
+                self._outage_failures,
+                pause,
+            )
 
     def _send(self, claim: Claim, started: float) -> Outcome:
         route = self.routes.route(claim.route)

@@ -3,6 +3,7 @@ The clock is injected so retry schedules are checked without waiting for them.""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,9 +48,13 @@ class Harness:
             settings=self.settings, clock=self.clock,
         )  # fmt: skip
 
-    def receive(self, name: str, source: str = "ios") -> None:
+    def receive(self, name: str, source: str = "ios", event_id: str | None = None) -> None:
         provider = PROVIDERS[self.routes.sources[source].provider]
         body = sample(name)
+        if event_id is not None:  # another event of the same shape
+            payload = json.loads(body)
+            payload["data"]["id"] = event_id
+            body = json.dumps(payload).encode()
         event = provider.parse(body, source=source)
         names = [r.name for r in match(self.routes, event)]
         self.store.record_event(event, body, names, now=self.clock.now)
@@ -326,3 +331,31 @@ def test_no_retention_prunes_nothing(harness: Harness, fake_github: FakeGitHub) 
     harness.clock.now += 365 * 86400
     assert harness.dispatcher.prune_if_due() == 0
     assert harness.only().state == "delivered"
+
+
+def test_github_outage_pauses_sending_and_probes_with_one_delivery(
+    harness: Harness, fake_github: FakeGitHub
+) -> None:
+    for n in range(12):  # a backlog of 12 deliveries, GitHub down
+        harness.receive(BUILD, event_id=f"evt-{n}")
+        harness.clock.now += 0.001
+    fake_github.enqueue(503, times=1000)
+    start = harness.clock.now
+    while harness.clock.now - start < 120:  # two minutes of outage, polled every 0.5 s
+        harness.dispatcher.run_once()
+        harness.clock.now += 0.5
+    attempts = len(fake_github.dispatches())
+    # Without the breaker: 12 deliveries x (1 s, 5 s, 30 s, 2 min schedule) ≈ 48 attempts.
+    # With it: 3 failures, then one probe per pause (1, 2, 4 … 60 s) ≈ 3 + 4 + 7.
+    assert attempts <= 16, attempts
+    assert harness.dispatcher.in_outage
+
+    fake_github.clear()  # GitHub is back
+    harness.clock.now += 61
+    while harness.dispatcher.run_once():
+        harness.clock.now += 0.5
+    harness.clock.now += 600  # every delivery's own retry time
+    while harness.dispatcher.run_once():
+        pass
+    assert not harness.dispatcher.in_outage
+    assert {d.state for d in harness.deliveries()} == {"delivered"}
