@@ -9,15 +9,20 @@ Skipped when Chromium or chromedriver is missing, unless ``BRIDGE_REQUIRE_BROWSE
 from __future__ import annotations
 
 import os
+import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.conftest import sample, signed
 from tests.fake_github import FakeGitHub
 from tests.server_process import Server, free_port
-from tests.webdriver import Browser, find_browser
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,15 +32,77 @@ BUILD = sample("appstoreconnect/build-upload-complete.json")  # route build-comp
 READY = sample("appstoreconnect/app-version-ready-for-distribution.json")  # two routes
 
 
+class Browser:
+    """Selenium's Chrome driver on the system's Chromium and chromedriver (given by path, so
+    Selenium Manager downloads nothing), with the few steps the test needs."""
+
+    def __init__(self, chromium: str, chromedriver: str, log: Path) -> None:
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-extensions", "--window-size=1280,1000"):  # fmt: skip
+            options.add_argument(arg)
+        service = webdriver.ChromeService(executable_path=chromedriver, log_output=str(log))
+        self.driver = webdriver.Chrome(options=options, service=service)
+
+    @property
+    def url(self) -> str:
+        return str(self.driver.current_url)
+
+    def get(self, url: str) -> None:
+        self.driver.get(url)
+
+    def find(self, css: str) -> WebElement:
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> list[WebElement]:
+        return list(self.driver.find_elements(By.CSS_SELECTOR, css))
+
+    def text(self, element: WebElement) -> str:
+        return str(element.text)
+
+    def click(self, css: str) -> None:
+        self.find(css).click()
+
+    def type(self, css: str, text: str) -> None:
+        self.find(css).send_keys(text)
+
+    def cookies(self) -> list[dict[str, object]]:
+        return list(self.driver.get_cookies())
+
+    def set_size(self, width: int, height: int) -> None:
+        self.driver.set_window_size(width, height)
+
+    def screenshot(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        assert self.driver.save_screenshot(str(path))
+
+    def wait_for_text(self, css: str, text: str, timeout: float = 20) -> None:
+        """Reload until an element matching ``css`` contains ``text``."""
+        deadline = time.monotonic() + timeout
+        while not any(text in e.text for e in self.find_all(css)):
+            assert time.monotonic() < deadline, f"no {css!r} containing {text!r} on {self.url}"
+            time.sleep(0.3)
+            self.driver.refresh()
+
+    def wait_for_url(self, part: str, timeout: float = 10) -> None:
+        """A click on a form button returns before the next page has loaded."""
+        WebDriverWait(self.driver, timeout).until(lambda d: part in d.current_url)
+
+    def quit(self) -> None:
+        self.driver.quit()
+
+
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Browser]:
-    found = find_browser()
-    if found is None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
         message = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)"
         if os.environ.get("BRIDGE_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
-    b = Browser(*found, tmp_path / "chromedriver.log", width=1280, height=1000)
+    b = Browser(chromium, chromedriver, tmp_path / "chromedriver.log")
     yield b
     b.quit()
 
@@ -74,6 +141,7 @@ def test_log_in_see_failed_replay_see_delivered(
     assert "/login" in browser.url  # not logged in: the log is not shown
     browser.type("#token", ADMIN_TOKEN)
     browser.click("form button[type=submit]")
+    browser.wait_for_url("/deliveries")
     assert browser.url == f"{server.url}/deliveries"
     [cookie] = [c for c in browser.cookies() if c["name"] == "bridge_session"]
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
@@ -108,6 +176,6 @@ def test_log_in_see_failed_replay_see_delivered(
     assert "Deliveries" in browser.text(browser.find(".main-nav"))
 
     browser.click(".main-nav button")  # log out
-    assert "/login" in browser.url
+    browser.wait_for_url("/login")
     browser.get(f"{server.url}/deliveries")
     assert "/login" in browser.url
