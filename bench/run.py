@@ -136,7 +136,9 @@ def intake(args: argparse.Namespace, work: Path, results: Results) -> None:
 def end_to_end(args: argparse.Namespace, work: Path, results: Results) -> None:
     """Sequential events; the fake GitHub runs in this process to timestamp arrivals."""
     import http.client  # noqa: PLC0415
+    import logging  # noqa: PLC0415
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per dispatch
     with FakeGitHub() as github:
         env = harness.bridge_env(work, f"sqlite:///{work / 'e2e.db'}", github.url)
         server = harness.start_bridge(work, env)
