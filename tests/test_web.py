@@ -237,3 +237,23 @@ def test_no_input_produces_a_5xx_or_an_unauthenticated_event(
     assert response.status_code in (400, 401, 404)
     assert "error" in response.get_json()
     assert bridge(app).store.recent_events(limit=1) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than any JSON parser's recursion limit
+        b'{"data": ' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"data": {"type": "buildUploadStateUpdated", "id": "x", "pad": "'
+        + b"a" * 900_000
+        + b'"}}',  # large but under the 1 MiB limit
+        b'{"data": {"type": "x", "id": "\xff\xfe"}}',  # invalid UTF-8, validly signed
+    ],
+    ids=["deep-array", "deep-object", "large", "invalid-utf8"],
+)
+def test_signed_hostile_json_gets_a_4xx_or_is_stored_never_a_5xx(
+    client: FlaskClient, body: bytes
+) -> None:
+    response = client.post("/webhooks/ios", data=body, headers=signed(body))
+    assert response.status_code in (202, 400), response.get_data()[:200]
+    assert "error" in response.get_json() or response.status_code == 202
