@@ -18,10 +18,12 @@ install: $(STAMP)
 # mode: deliveries are recorded as would-be requests (see `bridge events`), nothing is sent.
 run: export ASC_WEBHOOK_SECRET ?= local-asc-secret
 run: export PGYER_WEBHOOK_TOKEN ?= local-pgyer-token
+run: export BRIDGE_ADMIN_TOKEN ?= local-admin-token
 run: export BRIDGE_DRY_RUN ?= $(if $(GITHUB_TOKEN),0,1)
 run: export WEB_CONCURRENCY ?= 1
 run: $(STAMP)
 	@echo "bridge on http://127.0.0.1:$${PORT:-8000}  (dry run: $$BRIDGE_DRY_RUN)"
+	@echo "delivery log: http://127.0.0.1:$${PORT:-8000}/  (token: $$BRIDGE_ADMIN_TOKEN)"
 	@echo "try, in another terminal:"
 	@echo "  ASC_WEBHOOK_SECRET=$$ASC_WEBHOOK_SECRET PGYER_WEBHOOK_TOKEN=$$PGYER_WEBHOOK_TOKEN $(BIN)/bridge send ios-app tests/samples/appstoreconnect/build-upload-complete.json --url http://127.0.0.1:$${PORT:-8000}"
 	$(BIN)/bridge serve --host 127.0.0.1
