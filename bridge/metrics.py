@@ -14,7 +14,6 @@ factory, in each worker after the fork), never at module level.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import time
@@ -25,6 +24,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from bridge import __version__
+from bridge.admin_auth import bearer_token, tokens_match
 from bridge.errors import StoreUnavailableError
 from bridge.store import Store
 from bridge.web import state
@@ -174,9 +174,10 @@ def scrape() -> ResponseReturnValue:
     if not tokens:
         message = "metrics are disabled: set BRIDGE_METRICS_TOKEN or BRIDGE_ADMIN_TOKEN"
         return jsonify(error=message), 404
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    matches = [hmac.compare_digest(given.strip().encode(), t.encode()) for t in tokens]
-    if scheme.lower() != "bearer" or not any(matches):
+    given = bearer_token()
+    # Compared with every token, without stopping at the first match.
+    matches = [tokens_match(given or "", t) for t in tokens]
+    if given is None or not any(matches):
         response = jsonify(error="unauthorized: send Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="bridge metrics"'
         return response, 401
