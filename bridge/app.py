@@ -15,7 +15,6 @@ from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.errors import ConfigError
 from bridge.github import GitHubClient
-from bridge.metered_store import MeteredStore
 from bridge.metrics import Metrics
 from bridge.routes import load_routes
 from bridge.store import open_store
@@ -40,14 +39,14 @@ def create_app(
         log.warning("routes: %s", warning)
     sender = github_sender(settings, dispatches=bool(routes.routes))
     metrics = Metrics(frozenset(routes.sources))
-    store = MeteredStore(
-        open_store(settings.database_url, pool_size=settings.db_pool_size), metrics
+    store = open_store(settings.database_url, pool_size=settings.db_pool_size)
+    dispatcher = Dispatcher(
+        store=store, routes=routes, sender=sender, settings=settings, metrics=metrics
     )
-    dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)
 
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher)
+    app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher, metrics)
     web.register(app)
     admin.register(app, metrics)
     if settings.dispatcher:

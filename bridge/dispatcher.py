@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bridge.backoff import retry_delay
 from bridge.config import Settings
@@ -26,6 +26,9 @@ from bridge.github import DispatchResult, PermanentGitHubError, TransientGitHubE
 from bridge.payloads import build_request
 from bridge.routes import RoutesConfig
 from bridge.store import Claim, Outcome, Store
+
+if TYPE_CHECKING:  # bridge.metrics imports bridge.web, which imports this chain
+    from bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
@@ -49,9 +52,12 @@ class Dispatcher:
         sender: Sender | None,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
-        """``sender`` None means dry-run: requests are rendered and recorded, never sent."""
+        """``sender`` None means dry-run: requests are rendered and recorded, never sent.
+        ``metrics``: where each attempt is counted (the web app's /metrics)."""
         self.store = store
+        self.metrics = metrics
         self.routes = routes
         self.sender = sender
         self.settings = settings
@@ -166,6 +172,8 @@ class Dispatcher:
         self._track_outage(result, started)
         if not self.store.finish(claim.delivery_id, owner=self.owner, result=result):
             log.warning("lease lost before the attempt was recorded", extra=extra)
+        if self.metrics is not None:
+            self.metrics.observe_attempt(result.outcome, result.duration_ms / 1000)
         level = logging.WARNING if result.outcome in ("retry", "failed") else logging.INFO
         log.log(level, "delivery %s: %s", result.outcome, result.message or "", extra=extra)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -21,6 +22,9 @@ from bridge.matching import match
 from bridge.providers import PROVIDERS
 from bridge.routes import RoutesConfig
 from bridge.store import Store
+
+if TYPE_CHECKING:  # bridge.metrics imports bridge.web, which imports this chain
+    from bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 bp = Blueprint("bridge", __name__)
@@ -34,6 +38,7 @@ class Bridge:
     routes: RoutesConfig
     store: Store
     dispatcher: Dispatcher
+    metrics: Metrics | None = None
 
 
 def state() -> Bridge:
@@ -62,6 +67,8 @@ def receive(source: str) -> tuple[Response, int]:
     if recorded.duplicate:
         log.info("duplicate %s ignored", event.type, extra=extra)
         return jsonify(status="duplicate", event_id=event.id), 200
+    if bridge.metrics is not None:
+        bridge.metrics.observe_event(source, event.type)
     if routes:
         bridge.dispatcher.wake()
     log.info("accepted %s → %s", event.type, ", ".join(routes) or "(no route)", extra=extra)
