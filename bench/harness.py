@@ -12,7 +12,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.server_process import free_port  # bench/run.py puts the checkout on sys.path
+
 ROOT = Path(__file__).resolve().parent.parent
+
 SECRET = "bench-secret"
 GITHUB_TOKEN = "bench-token"
 ROUTES = """\
@@ -33,13 +35,6 @@ routes:
     to: COMPLETE
     dispatch: {repository: acme/ios, event_type: asc-build-complete}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def percentile(values: list[float], p: float) -> float:

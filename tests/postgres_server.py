@@ -14,7 +14,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -23,6 +22,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.server_process import free_port
 
 _BINARIES = ("initdb", "pg_ctl")
 
@@ -37,12 +38,6 @@ def _bin_dir() -> Path | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class PostgresServer:
     """``durable=False`` (tests) turns fsync off; benchmarks keep PostgreSQL's defaults."""
 
@@ -52,7 +47,7 @@ class PostgresServer:
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
         self._bin = bin_dir
-        self.port = _free_port()
+        self.port = free_port()
         self._root = Path(tempfile.mkdtemp(prefix="bridge-pg-"))
         self.data = self._root / "data"
         self._user: str | None = None
