@@ -86,6 +86,15 @@ class Settings:
     db_pool_size: int = 10
     # Finished events older than this are pruned automatically (None: kept until `bridge prune`).
     retention: float | None = None
+    # App Store Connect API key (enrichment, `bridge asc`, reconcile): protocols.md §1.7.
+    asc_key_id: str | None = None
+    asc_issuer_id: str | None = None
+    asc_private_key: str | None = field(default=None, repr=False)
+    asc_api_url: str = "https://api.appstoreconnect.apple.com"
+    asc_timeout: float = 10.0
+    # `bridge asc reconcile` run periodically by one process (None: off) over this window.
+    reconcile_interval: float | None = None
+    reconcile_window: float = 24 * 3600.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +111,9 @@ class Settings:
             "github_app_private_key": "GITHUB_APP_PRIVATE_KEY",
             "admin_token": "BRIDGE_ADMIN_TOKEN",
             "metrics_token": "BRIDGE_METRICS_TOKEN",
+            "asc_key_id": "ASC_KEY_ID",
+            "asc_issuer_id": "ASC_ISSUER_ID",
+            "asc_api_url": "ASC_API_URL",
         }
         for attr, var in text.items():
             if env.get(var):
@@ -121,6 +133,9 @@ class Settings:
             "retry_max_delay": "BRIDGE_RETRY_MAX_DELAY",
             "lease_seconds": "BRIDGE_LEASE",
             "poll_interval": "BRIDGE_POLL_INTERVAL",
+            "asc_timeout": "BRIDGE_ASC_TIMEOUT",
+            "reconcile_interval": "BRIDGE_RECONCILE_INTERVAL",
+            "reconcile_window": "BRIDGE_RECONCILE_WINDOW",
         }
         for attr, var in durations.items():
             if env.get(var):
@@ -140,6 +155,9 @@ class Settings:
             values["db_pool_size"] = threads + values.get("dispatch_concurrency", 4) + 2
         if env.get("BRIDGE_RETENTION"):
             values["retention"] = parse_duration(env["BRIDGE_RETENTION"], name="BRIDGE_RETENTION")
+        key = _asc_private_key(env)
+        if key is not None:
+            values["asc_private_key"] = key
         return cls(**values)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -150,5 +168,34 @@ class Settings:
         return replace(self, **overrides)
 
     @property
+    def asc_missing(self) -> list[str]:
+        """The App Store Connect API key variables still unset (empty: configured)."""
+        wanted = (
+            ("ASC_KEY_ID", self.asc_key_id),
+            ("ASC_ISSUER_ID", self.asc_issuer_id),
+            ("ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH", self.asc_private_key),
+        )
+        return [name for name, value in wanted if not value]
+
+    @property
     def github_configured(self) -> bool:
         return bool(self.github_token or (self.github_app_id and self.github_app_private_key))
+
+
+def _asc_private_key(env: Mapping[str, str]) -> str | None:
+    """The .p8 key's PEM text, from ``ASC_PRIVATE_KEY`` (the content; ``\\n`` escapes as some
+    dashboards store one-line values are turned back into newlines) or the file at
+    ``ASC_PRIVATE_KEY_PATH``. Raises ConfigError naming the variable, never the key."""
+    text, path = env.get("ASC_PRIVATE_KEY"), env.get("ASC_PRIVATE_KEY_PATH")
+    if text and path:
+        raise ConfigError("set ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH, not both")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            message = f"ASC_PRIVATE_KEY_PATH={path!r}: cannot read the key: {reason}"
+            raise ConfigError(message) from None
+    if text and "\n" not in text and "\\n" in text:
+        return text.replace("\\n", "\n")
+    return text or None

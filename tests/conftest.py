@@ -15,7 +15,7 @@ from bridge.signatures import apple_signature
 from bridge.store import Store, open_store
 from bridge.web import Bridge
 
-pytest_plugins = ["tests.fake_github", "tests.postgres_server"]
+pytest_plugins = ["tests.fake_github", "tests.fake_appstoreconnect", "tests.postgres_server"]
 
 SAMPLES = Path(__file__).parent / "samples"
 ASC_SECRET = "test-asc-secret"
