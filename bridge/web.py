@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.errors import RequestError, StoreUnavailableError, UnknownSourceError
-from bridge.matching import match
+from bridge.intake import ingest
 from bridge.providers import PROVIDERS
 from bridge.routes import RoutesConfig
 from bridge.store import Store
@@ -60,11 +60,10 @@ def receive(source: str) -> tuple[Response, int]:
         query=request.args.to_dict(),
         secrets=configured.secrets,
     )
-    event = provider.parse(body, source=source)
-    routes = [r.name for r in match(bridge.routes, event)]
-    recorded = bridge.store.record_event(event, body, routes, now=time.time())
+    ingested = ingest(bridge.store, bridge.routes, source, body, now=time.time())
+    event, routes = ingested.event, list(ingested.routes)
     extra = {"source": source, "event_id": event.id}
-    if recorded.duplicate:
+    if ingested.duplicate:
         log.info("duplicate %s ignored", event.type, extra=extra)
         return jsonify(status="duplicate", event_id=event.id), 200
     if bridge.metrics is not None:
