@@ -19,6 +19,7 @@ from bridge.store import (
     Claim,
     DeliveryRecord,
     DeliveryState,
+    Details,
     EventDetail,
     EventFilter,
     EventPage,
@@ -26,13 +27,17 @@ from bridge.store import (
     OutboxStats,
     Outcome,
     Recorded,
+    StateChange,
 )
 
 Row = Mapping[str, Any]
 
 _EVENT_COLUMNS = (
-    "e.source, e.provider, e.type, e.event_id, e.old_state, e.new_state, e.received_at, e.pk"
+    "e.source, e.provider, e.type, e.event_id, e.old_state, e.new_state, e.received_at, e.pk,"
+    " e.instance_type, e.instance_id, e.timestamp"
 )
+# A job's lease outlives a crashed runner by at most this (the job may then run elsewhere).
+JOB_LEASE = 600.0
 
 
 class Cursor(Protocol):
@@ -108,7 +113,8 @@ class SQLStore:
             cur.execute(
                 "SELECT d.id, d.route, d.attempts, d.queued_at, e.source, e.provider, e.type,"
                 " e.event_id, e.old_state, e.new_state, e.instance_type, e.instance_id,"
-                " e.timestamp, e.body FROM deliveries d JOIN events e ON e.pk = d.event_pk"
+                " e.timestamp, e.body, e.details, e.details_error"
+                " FROM deliveries d JOIN events e ON e.pk = d.event_pk"
                 " WHERE d.state = 'pending' AND d.next_attempt_at <= ?"
                 " AND (d.lease_until IS NULL OR d.lease_until < ?)"
                 f" ORDER BY d.next_attempt_at LIMIT ?{self._lock_claimed}",
@@ -155,6 +161,65 @@ class SQLStore:
                 ),
             )  # fmt: skip
             return cur.rowcount == 1
+
+    def details(self, source: str, event_id: str) -> Details | None:
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT details, details_error FROM events WHERE source = ? AND event_id = ?",
+                (source, event_id),
+            )
+            row = cur.fetchone()
+        return _details(row) if row else None
+
+    def save_details(self, source: str, event_id: str, details: Details) -> None:
+        data = json.dumps(details.data) if details.data is not None else None
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE events SET details = ?, details_error = ?"
+                " WHERE source = ? AND event_id = ?",
+                (data, details.error, source, event_id),
+            )
+
+    def instance_history(
+        self, instance_type: str, instance_id: str, *, through: str | None = None
+    ) -> list[StateChange]:
+        sql = (
+            "SELECT type, old_state, new_state, timestamp, received_at FROM events"
+            " WHERE instance_type = ? AND instance_id = ?"
+        )
+        params: list[Any] = [instance_type, instance_id]
+        if through is not None:
+            sql += (
+                " AND pk <= (SELECT MAX(pk) FROM events WHERE event_id = ?"
+                " AND instance_type = ? AND instance_id = ?)"
+            )
+            params += [through, instance_type, instance_id]
+        with self._tx(write=False) as cur:
+            cur.execute(sql + " ORDER BY pk", params)
+            rows = cur.fetchall()
+        return [
+            StateChange(r["type"], r["old_state"], r["new_state"], r["timestamp"], r["received_at"])
+            for r in rows
+        ]
+
+    def lease_job(self, name: str, *, owner: str, now: float, every: float) -> bool:
+        with self._tx() as cur:
+            cur.execute("INSERT INTO jobs (name) VALUES (?) ON CONFLICT (name) DO NOTHING", (name,))
+            cur.execute(
+                "UPDATE jobs SET lease_owner = ?, lease_until = ?, last_run_at = ? WHERE name = ?"
+                " AND (lease_until IS NULL OR lease_until < ?)"
+                " AND (last_run_at IS NULL OR last_run_at <= ?)",
+                (owner, now + JOB_LEASE, now, name, now, now - every),
+            )
+            return cur.rowcount == 1
+
+    def finish_job(self, name: str, *, owner: str, now: float, result: str) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, last_result = ?"
+                " WHERE name = ? AND lease_owner = ?",
+                (result, name, owner),
+            )
 
     def release(self, delivery_ids: Sequence[str], *, owner: str) -> None:
         if not delivery_ids:
@@ -278,7 +343,7 @@ class SQLStore:
         with self._tx(write=False) as cur:
             cur.execute(
                 "SELECT source, provider, type, event_id, old_state, new_state, instance_type,"
-                " instance_id, timestamp, body FROM events WHERE pk = ?",
+                " instance_id, timestamp, body, details, details_error FROM events WHERE pk = ?",
                 (pk,),
             )
             row = cur.fetchone()
@@ -307,6 +372,7 @@ class SQLStore:
             event=_event(row),
             body=bytes(row["body"]),
             attempts={i: tuple(a) for i, a in attempts.items()},
+            details=_details(row),
         )
 
     def outbox_stats(self, *, states: Sequence[DeliveryState] | None = None) -> OutboxStats:
@@ -358,6 +424,8 @@ class SQLStore:
                 source=e["source"], provider=e["provider"], type=e["type"],
                 event_id=e["event_id"], old_state=e["old_state"], new_state=e["new_state"],
                 received_at=e["received_at"], deliveries=tuple(by_event.get(e["pk"], ())),
+                instance_type=e["instance_type"], instance_id=e["instance_id"],
+                timestamp=e["timestamp"],
             ))
             for e in events
         ]  # fmt: skip
@@ -392,7 +460,15 @@ def _event(row: Row) -> Event:
 
 
 def _claim(row: Row) -> Claim:
-    return Claim(row["id"], row["route"], row["attempts"], row["queued_at"], _event(row))
+    event = _event(row)
+    return Claim(row["id"], row["route"], row["attempts"], row["queued_at"], event, _details(row))
+
+
+def _details(row: Row) -> Details | None:
+    if row["details"] is None and row["details_error"] is None:
+        return None
+    data = json.loads(row["details"]) if row["details"] is not None else None
+    return Details(data, row["details_error"])
 
 
 def _delivery(row: Row) -> DeliveryRecord:

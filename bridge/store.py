@@ -29,6 +29,15 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
+class Details:
+    """What the App Store Connect API said about an event's resource, fetched once per event:
+    ``data`` (None when it could not be had) or ``error`` saying why not."""
+
+    data: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A due delivery leased to one dispatcher, with everything needed to send it."""
 
@@ -37,6 +46,18 @@ class Claim:
     attempts: int  # attempts made before this one
     queued_at: float  # start of the retry horizon
     event: Event
+    details: Details | None = None  # None: not fetched yet
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One stored event of an instance, for timelines (review times)."""
+
+    type: str
+    old_state: str | None
+    new_state: str | None
+    timestamp: str | None  # the event's own, when the provider sends one
+    received_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +98,9 @@ class EventRecord:
     new_state: str | None
     received_at: float
     deliveries: tuple[DeliveryRecord, ...]
+    instance_type: str | None = None
+    instance_id: str | None = None
+    timestamp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +122,7 @@ class EventDetail:
     event: Event
     body: bytes
     attempts: Mapping[str, tuple[AttemptRecord, ...]]
+    details: Details | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +165,25 @@ class Store(Protocol):
     def finish(self, delivery_id: str, *, owner: str, result: Outcome) -> bool:
         """Record an attempt and the delivery's new state. Returns False (the attempt is still
         recorded) when ``owner`` no longer holds the lease."""
+
+    def details(self, source: str, event_id: str) -> Details | None:
+        """The event's stored App Store Connect details; None when not fetched yet."""
+
+    def save_details(self, source: str, event_id: str, details: Details) -> None:
+        """Store what enrichment found (or why it found nothing) with the event."""
+
+    def instance_history(
+        self, instance_type: str, instance_id: str, *, through: str | None = None
+    ) -> list[StateChange]:
+        """The stored events about one instance, oldest first (received order), up to and
+        including the event with id ``through`` when given."""
+
+    def lease_job(self, name: str, *, owner: str, now: float, every: float) -> bool:
+        """Take the job ``name`` when it last ran at least ``every`` seconds ago and no other
+        owner holds it: True means ``owner`` runs it now (one runner across processes)."""
+
+    def finish_job(self, name: str, *, owner: str, now: float, result: str) -> None:
+        """Record a job run's result and free the lease."""
 
     def release(self, delivery_ids: Sequence[str], *, owner: str) -> None:
         """Give back leases that were claimed but not attempted (shutdown)."""

@@ -63,6 +63,20 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_type ON events (type, pk)",
         "CREATE INDEX deliveries_state_event ON deliveries (state, event_pk)",
     ),
+    # 3: App Store Connect details fetched once per event (or why not), an event's history
+    # by instance (review times), and leases for jobs one process runs at a time (reconcile).
+    (
+        "ALTER TABLE events ADD COLUMN details TEXT",
+        "ALTER TABLE events ADD COLUMN details_error TEXT",
+        "CREATE INDEX events_instance ON events (instance_type, instance_id, pk)",
+        """CREATE TABLE jobs (
+            name TEXT PRIMARY KEY,
+            lease_owner TEXT,
+            lease_until REAL,
+            last_run_at REAL,
+            last_result TEXT
+        )""",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -124,5 +138,19 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX events_source ON events (source, pk)",
         "CREATE INDEX events_type ON events (type, pk)",
         "CREATE INDEX deliveries_state_event ON deliveries (state, event_pk)",
+    ),
+    # 3: App Store Connect details fetched once per event (or why not), an event's history
+    # by instance (review times), and leases for jobs one process runs at a time (reconcile).
+    (
+        "ALTER TABLE events ADD COLUMN details TEXT",
+        "ALTER TABLE events ADD COLUMN details_error TEXT",
+        "CREATE INDEX events_instance ON events (instance_type, instance_id, pk)",
+        """CREATE TABLE jobs (
+            name TEXT PRIMARY KEY,
+            lease_owner TEXT,
+            lease_until DOUBLE PRECISION,
+            last_run_at DOUBLE PRECISION,
+            last_result TEXT
+        )""",
     ),
 )

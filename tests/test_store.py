@@ -11,7 +11,7 @@ from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
 from bridge.postgres_store import PostgresStore
 from bridge.sqlite_store import SQLiteStore, sqlite_path
-from bridge.store import Outcome, Store, open_store
+from bridge.store import Details, Outcome, Store, open_store
 from bridge.store_schema import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from tests.postgres_server import PostgresServer
 
@@ -323,3 +323,74 @@ def test_sqlite_waits_for_another_processs_write_lock(tmp_path: Path) -> None:
     other.close()
     assert store.record_event(EVENT, BODY, ["a"], now=3.0).duplicate  # and it still works
     store.close()
+
+
+def test_details_are_stored_with_the_event_and_claimed_with_it(store: Store) -> None:
+    store.record_event(EVENT, BODY, ["a"], now=100.0)
+    assert store.details("ios", "evt-1") is None
+    [claim] = store.claim_due(owner="w", now=100.0, lease=30.0, limit=10)
+    assert claim.details is None  # not fetched yet
+    store.release([claim.delivery_id], owner="w")
+    found = {"type": "buildUploads", "attributes": {"cfBundleVersion": "3", "ok": True}}
+    store.save_details("ios", "evt-1", Details(data=found))
+    assert store.details("ios", "evt-1") == Details(data=found)
+    [claim] = store.claim_due(owner="w", now=100.0, lease=30.0, limit=10)
+    assert claim.details == Details(data=found)
+    store.save_details("ios", "evt-1", Details(error="404 NOT_FOUND"))
+    assert store.details("ios", "evt-1") == Details(error="404 NOT_FOUND")
+    detail = store.event_detail("ios", "evt-1")
+    assert detail is not None and detail.details == Details(error="404 NOT_FOUND")
+
+
+def test_instance_history_in_received_order_up_to_an_event(store: Store) -> None:
+    for n, state in enumerate(("WAITING_FOR_REVIEW", "IN_REVIEW", "REJECTED")):
+        event = Event(
+            "ios", "appstoreconnect", "appStoreVersionAppVersionStateUpdated", f"v-{n}",
+            None, state, Instance("appStoreVersions", "ver-1"), f"2025-12-1{n}T00:00:00Z",
+        )  # fmt: skip
+        store.record_event(event, b"{}", [], now=100.0 + n)
+    other = Event(
+        "ios", "appstoreconnect", "x", "o-1", None, "S", Instance("appStoreVersions", "2")
+    )
+    store.record_event(other, b"{}", [], now=200.0)
+    history = store.instance_history("appStoreVersions", "ver-1")
+    assert [(c.new_state, c.timestamp, c.received_at) for c in history] == [
+        ("WAITING_FOR_REVIEW", "2025-12-10T00:00:00Z", 100.0),
+        ("IN_REVIEW", "2025-12-11T00:00:00Z", 101.0),
+        ("REJECTED", "2025-12-12T00:00:00Z", 102.0),
+    ]
+    through = store.instance_history("appStoreVersions", "ver-1", through="v-1")
+    assert [c.new_state for c in through] == ["WAITING_FOR_REVIEW", "IN_REVIEW"]
+    assert store.instance_history("appStoreVersions", "nope") == []
+    [record] = store.events_by_id("v-1")
+    assert (record.instance_type, record.instance_id) == ("appStoreVersions", "ver-1")
+
+
+def test_a_job_lease_has_one_holder_and_waits_for_its_interval(store_url: str) -> None:
+    stores = [open_store(store_url) for _ in range(4)]  # as four processes would
+    try:
+        won: list[int] = []
+        barrier = threading.Barrier(4)
+
+        def take(n: int) -> None:
+            barrier.wait()
+            if stores[n].lease_job("reconcile", owner=f"p{n}", now=1000.0, every=300.0):
+                won.append(n)
+
+        threads = [threading.Thread(target=take, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(won) == 1
+        holder = won[0]
+        other = stores[(holder + 1) % 4]
+        stores[holder].finish_job("reconcile", owner=f"p{holder}", now=1010.0, result="ok")
+        assert not other.lease_job("reconcile", owner="late", now=1200.0, every=300.0)  # not due
+        assert other.lease_job("reconcile", owner="late", now=1300.0, every=300.0)
+        # A holder that died: its lease expires, the job runs elsewhere.
+        assert not other.lease_job("reconcile", owner="x", now=1700.0, every=300.0)
+        assert other.lease_job("reconcile", owner="x", now=1300.0 + 601.0, every=300.0)
+    finally:
+        for s in stores:
+            s.close()
