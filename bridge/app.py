@@ -11,12 +11,13 @@ from typing import Any
 from flask import Flask
 
 from bridge import admin, web
+from bridge.appstoreconnect_api import AscClient, asc_client
 from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
 from bridge.errors import ConfigError
 from bridge.github import GitHubClient
 from bridge.metrics import Metrics
-from bridge.routes import load_routes
+from bridge.routes import RoutesConfig, load_routes
 from bridge.store import open_store
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,9 @@ def create_app(
     overrides by Settings field name), routes.yaml loaded and validated, store opened,
     dispatcher started (unless ``dispatcher`` is off).
 
-    Raises ConfigError (invalid routes.yaml, missing GitHub credentials, bad DATABASE_URL): the
-    app refuses to start rather than accept events it could not deliver.
+    Raises ConfigError (invalid routes.yaml, missing GitHub credentials, `enrich` without an
+    App Store Connect API key, bad DATABASE_URL): the app refuses to start rather than accept
+    events it could not deliver.
     """
     env = os.environ if environ is None else environ
     settings = Settings.from_env(env).with_overrides(config or {})
@@ -40,8 +42,9 @@ def create_app(
     sender = github_sender(settings, dispatches=bool(routes.routes))
     metrics = Metrics(frozenset(routes.sources))
     store = open_store(settings.database_url, pool_size=settings.db_pool_size)
+    asc = asc_api(settings, routes)
     dispatcher = Dispatcher(
-        store=store, routes=routes, sender=sender, settings=settings, metrics=metrics
+        store=store, routes=routes, sender=sender, settings=settings, metrics=metrics, asc=asc
     )
 
     app = Flask("bridge")
@@ -79,3 +82,25 @@ def github_sender(settings: Settings, *, dispatches: bool) -> GitHubClient | Non
         installation_id=settings.github_app_installation_id,
         timeout=settings.github_timeout,
     )
+
+
+def asc_api(settings: Settings, routes: RoutesConfig) -> AscClient | None:
+    """The App Store Connect API client when a key is configured (None otherwise).
+
+    Raises ConfigError when routes.yaml enriches events or the reconcile job is on but the key
+    is missing, or when the key is configured only in part or unreadable.
+    """
+    missing = settings.asc_missing
+    if len(missing) == 3:
+        if routes.uses_asc_api:
+            raise ConfigError(
+                "routes.yaml enriches App Store Connect events (`enrich: true`) but the API key "
+                f"is not configured: set {', '.join(missing)} (README: App Store Connect API key)"
+            )
+        if settings.reconcile_interval:
+            raise ConfigError(
+                "BRIDGE_RECONCILE_INTERVAL is set but the App Store Connect API key is not "
+                f"configured: set {', '.join(missing)}"
+            )
+        return None
+    return asc_client(settings)

@@ -11,9 +11,11 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.admin_auth import guard, safe_next, secure_headers, wants_json
+from bridge.enrichment import summary
 from bridge.errors import RenderError
-from bridge.payloads import build_request
+from bridge.payloads import Known, build_request
 from bridge.providers import PROVIDERS
+from bridge.review_time import ReviewTimes, stored_review
 from bridge.store import DeliveryRecord, DeliveryState, EventDetail, EventFilter
 from bridge.web import state
 
@@ -63,10 +65,19 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
     if detail is None:
         message = f"No event {event_id!r} from source {source!r}: it may have been pruned."
         return render_template("message.html", title="Not found", message=message), 404
+    found = detail.details.data if detail.details is not None else None
+    review = stored_review(
+        state().store,
+        event_type=detail.event.type,
+        instance=detail.event.instance,
+        event_id=detail.event.id,
+    )
     return render_template(
         "event.html",
         detail=detail,
-        would_send={d.id: would_send(detail, d) for d in detail.record.deliveries},
+        details=summary(found) if found is not None else None,
+        review=review,
+        would_send={d.id: would_send(detail, d, review) for d in detail.record.deliveries},
         now=time.time(),
         here=request.path,
     )
@@ -116,16 +127,24 @@ def read_filters(args: MultiDict[str, str]) -> EventFilter:
     )
 
 
-def would_send(detail: EventDetail, delivery: DeliveryRecord) -> dict[str, Any]:
+def would_send(
+    detail: EventDetail, delivery: DeliveryRecord, review: ReviewTimes | None = None
+) -> dict[str, Any]:
     """The request a delivery sent (as recorded), or, before its first attempt, the one it
     will send as routes.yaml renders it now."""
     if delivery.request is not None:
         return {"request": delivery.request, "recorded": True}
-    route = state().routes.route(delivery.route)
+    routes = state().routes
+    route = routes.route(delivery.route)
     if route is None:
         return {"error": f"route {delivery.route!r} is no longer in routes.yaml"}
+    known = Known(
+        enriched=routes.enriches(route, detail.event.source),
+        details=detail.details.data if detail.details is not None else None,
+        review=review.as_dict() if review is not None else None,
+    )
     try:
-        request_ = build_request(route, detail.event, delivery_id=delivery.id)
+        request_ = build_request(route, detail.event, delivery_id=delivery.id, known=known)
     except RenderError as exc:
         return {"error": f"cannot render: {exc}"}
     return {"request": request_.as_dict(), "recorded": False}

@@ -1,21 +1,25 @@
 """Render a route's dispatch for one event into the exact request sent to GitHub.
 
-Templates run in the sandboxed environment of :mod:`bridge.templating` over ``event``,
-``payload`` and ``delivery``. The result is checked against GitHub's documented limits; a
-template error or a limit exceeded raises :class:`~bridge.errors.RenderError`, which fails that
-delivery with the reason (retrying cannot fix it).
+Templates run in the sandboxed environment of :mod:`bridge.templating` over ``event``
+(with ``event.review``), ``payload``, ``delivery``, ``details`` (the App Store Connect
+resource's attributes, when the route enriches) and ``summary`` (the compact details). The
+result is checked against GitHub's documented limits; a template error or a limit exceeded
+raises :class:`~bridge.errors.RenderError`, which fails that delivery with the reason
+(retrying cannot fix it).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Template
 
 from bridge.dispatch_request import DispatchRequest
+from bridge.enrichment import summary, template_details
 from bridge.errors import RenderError
 from bridge.events import Event
 from bridge.routes import RepositoryDispatch, Route
@@ -30,6 +34,30 @@ MAX_INPUTS = 25
 MAX_INPUTS_CHARS = 65_535
 
 CORRELATION_KEY = "bridge"
+DETAILS_KEY = "details"
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What bridge knows about an event beyond its webhook body."""
+
+    enriched: bool = False  # the route asked for App Store Connect details
+    details: Mapping[str, Any] | None = None  # what enrichment fetched (enrichment.fetch)
+    review: Mapping[str, Any] | None = None  # ReviewTimes.as_dict(), when in a review cycle
+
+    def standard_details(self) -> dict[str, Any] | None:
+        """``details`` of the standard payload: the compact resource facts and ``review``."""
+        found = summary(self.details) if self.details is not None else {}
+        if self.review is not None:
+            found["review"] = dict(self.review)
+        return found or None
+
+    @property
+    def in_standard_payload(self) -> bool:
+        return self.enriched or self.review is not None
+
+
+NOTHING_KNOWN = Known()
 
 
 def correlation(route: Route, delivery_id: str) -> dict[str, str]:
@@ -37,9 +65,12 @@ def correlation(route: Route, delivery_id: str) -> dict[str, str]:
     return {"delivery_id": delivery_id, "route": route.name}
 
 
-def standard_payload(event: Event, route: Route, delivery_id: str) -> dict[str, Any]:
-    """The client_payload sent when a route gives none (DESIGN.md, 9 of GitHub's 10 keys)."""
-    return {
+def standard_payload(
+    event: Event, route: Route, delivery_id: str, known: Known = NOTHING_KNOWN
+) -> dict[str, Any]:
+    """The client_payload sent when a route gives none (DESIGN.md): 9 keys, 10 with
+    ``details`` (enrichment on, or review times known; null when enrichment found nothing)."""
+    payload: dict[str, Any] = {
         "source": event.source,
         "provider": event.provider,
         "event": event.type,
@@ -50,23 +81,32 @@ def standard_payload(event: Event, route: Route, delivery_id: str) -> dict[str, 
         "timestamp": event.timestamp,
         CORRELATION_KEY: correlation(route, delivery_id),
     }
+    if known.in_standard_payload:
+        payload[DETAILS_KEY] = known.standard_details()
+    return payload
 
 
-def template_context(event: Event, route: Route, delivery_id: str) -> dict[str, Any]:
+def template_context(
+    event: Event, route: Route, delivery_id: str, known: Known = NOTHING_KNOWN
+) -> dict[str, Any]:
     return {
-        "event": event.as_dict(),
+        "event": {**event.as_dict(), "review": known.review},
         "payload": event.payload,
         "delivery": {"id": delivery_id, "route": route.name},
+        "details": template_details(known.details),
+        "summary": summary(known.details) if known.details is not None else {},
     }
 
 
-def build_request(route: Route, event: Event, *, delivery_id: str) -> DispatchRequest:
+def build_request(
+    route: Route, event: Event, *, delivery_id: str, known: Known = NOTHING_KNOWN
+) -> DispatchRequest:
     """The request ``route`` sends for ``event``. Raises RenderError (see module docstring)."""
     spec = route.dispatch
-    context = template_context(event, route, delivery_id)
+    context = template_context(event, route, delivery_id, known)
     if isinstance(spec, RepositoryDispatch):
         if spec.client_payload is None:
-            client_payload = standard_payload(event, route, delivery_id)
+            client_payload = standard_payload(event, route, delivery_id, known)
         else:
             client_payload = _render_mapping(spec.client_payload, context, "client_payload")
             client_payload[CORRELATION_KEY] = correlation(route, delivery_id)

@@ -28,6 +28,8 @@ class Source:
     name: str
     provider: str  # "appstoreconnect" | "pgyer"
     secrets: tuple[str, ...]  # Apple webhook secrets, or Pgyer URL tokens; never empty
+    enrich: bool = False  # fetch each event's resource from the App Store Connect API
+    webhook_id: str | None = None  # the App Store Connect webhook posting here (reconcile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class Route:
     when: tuple[Condition, ...]
     dispatch: Dispatch
     description: str | None = None
+    enrich: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,19 @@ class RoutesConfig:
 
     def route(self, name: str) -> Route | None:
         return next((r for r in self.routes if r.name == name), None)
+
+    def enriches(self, route: Route, source: str) -> bool:
+        """Whether ``route``, for an event from ``source``, gets the App Store Connect details."""
+        configured = self.sources.get(source)
+        if configured is None or configured.provider != appstoreconnect.NAME:
+            return False
+        return route.enrich or configured.enrich
+
+    @property
+    def uses_asc_api(self) -> bool:
+        """Some source or route asks for enrichment: the API key must be configured."""
+        asc = [s for s in self.sources.values() if s.provider == appstoreconnect.NAME]
+        return any(s.enrich for s in asc) or (bool(asc) and any(r.enrich for r in self.routes))
 
 
 class RoutesError(ConfigError):
@@ -191,6 +207,11 @@ def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
             if key in source:
                 takes = f"{article} {provider} source takes `{one}` or `{many}`"
                 report.problem((*here, key), f"`{key}` is for {other} sources; {takes}")
+    if provider != appstoreconnect.NAME:
+        for key in ("enrich", "webhook_id"):
+            if key in source:
+                message = f"`{key}` is for appstoreconnect sources (the App Store Connect API)"
+                report.problem((*here, key), message)
     if one in source and many in source:
         report.problem((*here, many), f"give `{one}` or `{many}`, not both")
     elif one not in source and many not in source:
@@ -273,7 +294,9 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
     for name, raw in data["sources"].items():
         one, many = _CREDENTIALS[raw["provider"]]
         secrets = (raw[one],) if one in raw else tuple(raw[many])
-        sources[name] = Source(name, raw["provider"], secrets)
+        sources[name] = Source(
+            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id")
+        )
     routes = []
     for raw in data.get("routes") or ():
         events = _names(raw["event"])
@@ -290,6 +313,7 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
                 ),
                 dispatch=_dispatch(raw["dispatch"]),
                 description=raw.get("description"),
+                enrich=raw.get("enrich", False),
             )
         )
     return RoutesConfig(file, sources, tuple(routes))
@@ -312,6 +336,9 @@ def _warn(config: RoutesConfig, data: dict[str, Any], report: Report) -> None:
         if route.events is not None:  # only providers that send one of the events
             senders = {p for p in receivable if PROVIDERS[p].EVENT_TYPES & route.events}
             receivable = senders or receivable  # a typo in `event` was warned about above
+        if route.enrich and appstoreconnect.NAME not in receivable:
+            message = "only App Store Connect events are enriched: this route receives none"
+            report.warning((*here, "enrich"), message)
         if len(receivable) == 1:
             _warn_states(here, raw, receivable.pop(), report)
         for key, value in (raw.get("when") or {}).items():

@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
+from bridge.store import Details
 from tests.conftest import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, bridge, sample, signed
 from tests.fake_github import FakeGitHub
 from tests.test_admin_auth import TOKEN, log_in
@@ -192,6 +193,25 @@ def test_a_delivery_not_yet_attempted_shows_what_it_will_send(operator: Operator
     assert page.count("Request it will send") == 2
     assert "/repos/acme/ios/actions/workflows/release.yml/dispatches" in page
     assert "Not attempted yet" in page
+
+
+def test_event_page_shows_app_store_connect_details_review_times_and_why_not(
+    operator: Operator,
+) -> None:
+    store = bridge(operator.app).store
+    for name in ("waiting-for-review", "in-review", "pending-developer-release"):
+        operator.receive(sample(f"appstoreconnect/app-version-{name}.json"))
+    approved = "5e81b875-0000-4000-8000-000000000005"
+    version = json.loads(sample("appstoreconnect/api-appStoreVersions.json"))
+    found = {"type": "appStoreVersions", "id": "v", "attributes": version["data"]["attributes"]}
+    store.save_details("ios", approved, Details(data={**found, "build": {"version": "42"}}))
+    page = operator.page(f"/events/ios/{approved}")
+    assert "waited 18h 24m · in review 28m 29s · total 18h 52m → PENDING_DEVELOPER_RELEASE" in page
+    assert "App Store Connect details" in page
+    assert esc('"version": "1.101.0"') in page and esc('"build_number": "42"') in page
+    store.save_details("ios", approved, Details(error="GET /v1/appStoreVersions/v: 404 NOT_FOUND"))
+    page = operator.page(f"/events/ios/{approved}")
+    assert "not fetched: GET /v1/appStoreVersions/v: 404 NOT_FOUND" in page
 
 
 def test_an_unknown_event_is_a_404_page(operator: Operator) -> None:

@@ -14,7 +14,9 @@ from urllib.parse import urlencode, urlsplit
 import click
 
 from bridge import __version__, commands
+from bridge.events import Instance
 from bridge.providers import PROVIDERS
+from bridge.review_time import ReviewTimes, stored_review
 from bridge.store import EventRecord
 
 
@@ -80,15 +82,29 @@ def events(limit: int, source: str | None, event_id: str | None, as_json: bool) 
     else:
         records = store.recent_events(limit=limit, source=source)
     for record in records:
-        click.echo(json.dumps(asdict(record), ensure_ascii=False) if as_json else _text(record))
+        instance = (
+            Instance(record.instance_type, record.instance_id)
+            if record.instance_type and record.instance_id
+            else None
+        )
+        review = stored_review(
+            store, event_type=record.type, instance=instance, event_id=record.event_id
+        )
+        if as_json:
+            fields = {**asdict(record), "review": review.as_dict() if review else None}
+            click.echo(json.dumps(fields, ensure_ascii=False))
+        else:
+            click.echo(_text(record, review))
     if not records and not as_json:
         click.echo("no events")
 
 
-def _text(record: EventRecord) -> str:
+def _text(record: EventRecord, review: ReviewTimes | None) -> str:
     when = datetime.fromtimestamp(record.received_at, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     change = f" {record.old_state or '∅'}→{record.new_state}" if record.new_state else ""
     lines = [f"{when}  {record.source}  {record.type}{change}  {record.event_id}"]
+    if review is not None:
+        lines.append(f"    review: {review.describe()}")
     for d in record.deliveries:
         status = f" HTTP {d.last_status}" if d.last_status else ""
         detail = f" — {d.last_error}" if d.last_error else ""

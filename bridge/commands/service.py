@@ -11,7 +11,7 @@ import click
 from gunicorn.app.wsgiapp import WSGIApplication
 
 from bridge import commands, logs
-from bridge.app import github_sender
+from bridge.app import asc_api, github_sender
 from bridge.dispatcher import Dispatcher
 from bridge.errors import ConfigError
 
@@ -28,6 +28,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     routes = commands.routes(settings)  # fail here, once and clearly, not in every worker
     try:
         github_sender(settings, dispatches=bool(routes.routes))
+        asc_api(settings, routes)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     commands.store(settings).close()  # a bad DATABASE_URL fails here; migrations run once
@@ -48,10 +49,11 @@ def worker() -> None:
     routes = commands.routes(settings)
     try:
         sender = github_sender(settings, dispatches=bool(routes.routes))
+        asc = asc_api(settings, routes)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     store = commands.store(settings)
-    dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings)
+    dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings, asc=asc)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
