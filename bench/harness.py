@@ -57,6 +57,23 @@ def machine() -> str:
     )
 
 
+# What GET /v1/buildUploads/b-1 answers (the instance of every event_body).
+UPLOAD_RESOURCE = json.dumps(
+    {
+        "data": {
+            "type": "buildUploads",
+            "id": "b-1",
+            "attributes": {
+                "cfBundleShortVersionString": "1.101.0",
+                "cfBundleVersion": "7",
+                "platform": "IOS",
+                "state": {"errors": [], "warnings": [], "infos": [], "state": "COMPLETE"},
+            },
+        }
+    }
+)
+
+
 def event_body(event_id: str) -> bytes:
     """A finished build upload (one route), as App Store Connect sends it."""
     return json.dumps(
@@ -144,8 +161,16 @@ def start_fake_github(work: Path, *, latency: float = 0.0) -> Process:
     return Process("github", proc, url)
 
 
-def bridge_env(work: Path, database_url: str, github_url: str, **extra: str) -> dict[str, str]:
-    (work / "routes.yaml").write_text(ROUTES)
+# The same route, each event enriched from App Store Connect (GET /v1/buildUploads/{id}).
+ENRICHED_ROUTES = ROUTES.replace(
+    'secret: "${ASC_SECRET}"}', 'secret: "${ASC_SECRET}", enrich: true}'
+)
+
+
+def bridge_env(
+    work: Path, database_url: str, github_url: str, *, routes: str = ROUTES, **extra: str
+) -> dict[str, str]:
+    (work / "routes.yaml").write_text(routes)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
     env.update(
         {

@@ -3,7 +3,8 @@
 1. Intake: fixed rates (open loop) and saturation (wrk), bridge on SQLite and on PostgreSQL
    (the production gunicorn config, dispatching to a fake GitHub meanwhile) vs adnanh/webhook
    with the equivalent HMAC-SHA256 rule running ``/bin/true``.
-2. Event → GitHub latency: webhook sent → dispatch arriving at the fake GitHub.
+2. Event → GitHub latency: webhook sent → dispatch arriving at the fake GitHub, without and
+   with enrichment from a fake App Store Connect.
 3. Backlog drain: deliveries queued during an outage, a fake GitHub answering in 50 ms.
 4. Footprint: RSS per process at idle and under load, cold start to the first 202.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import tempfile
 import threading
@@ -28,6 +30,7 @@ from bench.loadgen import LoadResult, Request, fixed_rate, saturation
 from bench.results import Footprint, Results, write
 from bridge.events import Event
 from bridge.store import open_store
+from tests.fake_appstoreconnect import FakeAppStoreConnect, generate_asc_key
 from tests.fake_github import FakeGitHub
 from tests.postgres_server import PostgresServer
 
@@ -134,25 +137,45 @@ def intake(args: argparse.Namespace, work: Path, results: Results) -> None:
 
 
 def end_to_end(args: argparse.Namespace, work: Path, results: Results) -> None:
-    """Sequential events; the fake GitHub runs in this process to timestamp arrivals."""
-    import http.client  # noqa: PLC0415
+    """Sequential events; the fake GitHub runs in this process to timestamp arrivals. Then
+    the same with enrichment, against a fake App Store Connect that verifies every token."""
     import logging  # noqa: PLC0415
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per dispatch
     with FakeGitHub() as github:
         env = harness.bridge_env(work, f"sqlite:///{work / 'e2e.db'}", github.url)
-        server = harness.start_bridge(work, env)
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", int(env["PORT"]), timeout=10)
-            for i, (body, headers) in enumerate(bridge_requests(args.e2e, uuid.uuid4().hex)):
-                t0 = time.monotonic()
-                conn.request("POST", "/webhooks/ios", body=body, headers=headers)
-                conn.getresponse().read()
-                arrived = github.wait_for_dispatches(i + 1, timeout=30)[i]
-                results.e2e_ms.append((arrived.at - t0) * 1000)
-            conn.close()
-        finally:
-            server.stop()
+        results.e2e_ms += _event_to_dispatch(args.e2e, env, work, github)
+    key = generate_asc_key()
+    with FakeGitHub() as github, FakeAppStoreConnect(key) as asc:
+        resource = json.loads(harness.UPLOAD_RESOURCE)
+        asc.add_resource(resource)
+        env = harness.bridge_env(
+            work, f"sqlite:///{work / 'e2e-enriched.db'}", github.url,
+            routes=harness.ENRICHED_ROUTES, ASC_KEY_ID=key.key_id, ASC_ISSUER_ID=key.issuer_id,
+            ASC_PRIVATE_KEY=key.private_pem, ASC_API_URL=asc.url,
+        )  # fmt: skip
+        results.e2e_enriched_ms += _event_to_dispatch(args.e2e, env, work, github)
+        if asc.auth_failures or len(asc.requests) != args.e2e:
+            raise SystemExit(f"enrichment did not happen as expected: {asc.auth_failures}")
+
+
+def _event_to_dispatch(n: int, env: dict[str, str], work: Path, github: FakeGitHub) -> list[float]:
+    import http.client  # noqa: PLC0415
+
+    samples = []
+    server = harness.start_bridge(work, env)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", int(env["PORT"]), timeout=10)
+        for i, (body, headers) in enumerate(bridge_requests(n, uuid.uuid4().hex)):
+            t0 = time.monotonic()
+            conn.request("POST", "/webhooks/ios", body=body, headers=headers)
+            conn.getresponse().read()
+            arrived = github.wait_for_dispatches(i + 1, timeout=30)[i]
+            samples.append((arrived.at - t0) * 1000)
+        conn.close()
+    finally:
+        server.stop()
+    return samples
 
 
 def drain(args: argparse.Namespace, work: Path, results: Results) -> None:
