@@ -17,6 +17,7 @@ from bridge.dispatcher import Dispatcher
 from bridge.errors import ConfigError
 from bridge.github import GitHubClient
 from bridge.metrics import Metrics
+from bridge.reconcile_job import ReconcileJob
 from bridge.routes import RoutesConfig, load_routes
 from bridge.store import open_store
 
@@ -47,14 +48,19 @@ def create_app(
         store=store, routes=routes, sender=sender, settings=settings, metrics=metrics, asc=asc
     )
 
+    reconciler = ReconcileJob(asc, store, routes, settings, dispatcher.wake) if asc else None
+
     app = Flask("bridge")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher, metrics)
+    app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher, metrics, reconciler)
     web.register(app)
     admin.register(app, metrics)
-    if settings.dispatcher:
+    if settings.dispatcher:  # the background work: delivering, and catching up (when on)
         dispatcher.start()
         atexit.register(dispatcher.stop)
+        if reconciler is not None:
+            reconciler.start()
+            atexit.register(reconciler.stop)
     return app
 
 

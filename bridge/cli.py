@@ -8,7 +8,7 @@ import os
 import click
 
 from bridge import __version__
-from bridge.commands import database, operate, routing, service
+from bridge.commands import asc, database, operate, routing, service
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +35,7 @@ for command in (
     operate.replay,
     database.db,
     database.prune,
+    asc.asc,
 ):
     cli.add_command(command)
 

@@ -25,6 +25,7 @@ from bridge.store import Store
 
 if TYPE_CHECKING:  # bridge.metrics imports bridge.web, which imports this chain
     from bridge.metrics import Metrics
+    from bridge.reconcile_job import ReconcileJob
 
 log = logging.getLogger(__name__)
 bp = Blueprint("bridge", __name__)
@@ -39,6 +40,7 @@ class Bridge:
     store: Store
     dispatcher: Dispatcher
     metrics: Metrics | None = None
+    reconciler: ReconcileJob | None = None  # BRIDGE_RECONCILE_INTERVAL
 
 
 def state() -> Bridge:

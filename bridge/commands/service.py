@@ -14,6 +14,7 @@ from bridge import commands, logs
 from bridge.app import asc_api, github_sender
 from bridge.dispatcher import Dispatcher
 from bridge.errors import ConfigError
+from bridge.reconcile_job import ReconcileJob
 
 
 @click.command()
@@ -58,8 +59,13 @@ def worker() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     dispatcher.start()
+    reconciler = ReconcileJob(asc, store, routes, settings, dispatcher.wake) if asc else None
+    if reconciler is not None:
+        reconciler.start()
     mode = "dry run, nothing is sent" if sender is None else f"sending to {settings.github_api_url}"
     click.echo(f"bridge worker {dispatcher.owner}: {mode}")
     stop.wait()
+    if reconciler is not None:
+        reconciler.stop()
     dispatcher.stop()
     store.close()
