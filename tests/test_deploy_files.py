@@ -182,8 +182,12 @@ def test_app_json_fits_heroku_limits() -> None:
 
 @pytest.fixture
 def deployed(environ: dict[str, str]) -> Iterator[Flask]:
-    """The app with every variable the deploy files set, as the platforms would."""
-    env = {**environ, **{k: "value-0123456789" for k in APP["env"]}, "LOG_FORMAT": "json"}
+    """The app with every variable the deploy files set, as the platforms would (optional
+    variables without a default left empty, as a user skipping them leaves them)."""
+    env = {**environ, "LOG_FORMAT": "json"}
+    for name, spec in APP["env"].items():
+        optional = spec.get("required") is False and "value" not in spec
+        env[name] = "" if optional else "value-0123456789"
     env.update({"BRIDGE_RETENTION": "30d", "IOS_DEFAULT_BRANCH": "main"})
     app = create_app(environ=env)
     yield app
