@@ -76,34 +76,37 @@ class SQLStore:
     def record_event(
         self, event: Event, body: bytes, routes: Sequence[str], *, now: float
     ) -> Recorded:
-        instance = event.instance
         with self._tx() as cur:
-            # ON CONFLICT DO NOTHING is the race-free dedupe: a concurrent insert of the same
-            # key waits for the first transaction, then inserts nothing and returns no row.
-            cur.execute(
-                "INSERT INTO events (source, event_id, provider, type, old_state, new_state,"
-                " instance_type, instance_id, timestamp, body, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (source, event_id) DO NOTHING RETURNING pk",
-                (
-                    event.source, event.id, event.provider, event.type, event.old_state,
-                    event.new_state, instance.type if instance else None,
-                    instance.id if instance else None, event.timestamp, body, now,
-                ),
-            )  # fmt: skip
-            inserted = cur.fetchone()
-            if inserted is None:
-                return Recorded(duplicate=True)
-            ids = tuple(str(uuid.uuid4()) for _ in routes)
-            if ids:
-                cur.executemany(
-                    "INSERT INTO deliveries (id, event_pk, route, state, created_at, queued_at,"
-                    " next_attempt_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
-                    [
-                        (i, inserted["pk"], r, now, now, now)
-                        for i, r in zip(ids, routes, strict=True)
-                    ],
-                )
+            return self._insert_event(cur, event, body, routes, now)
+
+    def _insert_event(
+        self, cur: Cursor, event: Event, body: bytes, routes: Sequence[str], now: float
+    ) -> Recorded:
+        """The inserts of :meth:`record_event`, inside the caller's transaction."""
+        instance = event.instance
+        # ON CONFLICT DO NOTHING is the race-free dedupe: a concurrent insert of the same
+        # key waits for the first transaction, then inserts nothing and returns no row.
+        cur.execute(
+            "INSERT INTO events (source, event_id, provider, type, old_state, new_state,"
+            " instance_type, instance_id, timestamp, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, event_id) DO NOTHING RETURNING pk",
+            (
+                event.source, event.id, event.provider, event.type, event.old_state,
+                event.new_state, instance.type if instance else None,
+                instance.id if instance else None, event.timestamp, body, now,
+            ),
+        )  # fmt: skip
+        inserted = cur.fetchone()
+        if inserted is None:
+            return Recorded(duplicate=True)
+        ids = tuple(str(uuid.uuid4()) for _ in routes)
+        if ids:
+            cur.executemany(
+                "INSERT INTO deliveries (id, event_pk, route, state, created_at, queued_at,"
+                " next_attempt_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [(i, inserted["pk"], r, now, now, now) for i, r in zip(ids, routes, strict=True)],
+            )
         return Recorded(duplicate=False, delivery_ids=ids)
 
     # -- outbox -----------------------------------------------------------------------------

@@ -7,15 +7,34 @@ import itertools
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import ConfigError, StoreUnavailableError
+from bridge.events import Event
 from bridge.sql_store import SQLStore
+from bridge.store import Recorded
 from bridge.store_schema import SQLITE_MIGRATIONS
 
 _BUSY_SLEEPS = (0.0001, 0.0002, 0.0005, 0.001)  # seconds between tries for the write lock
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One ``record_event`` call waiting for a group commit."""
+
+    event: Event
+    body: bytes
+    routes: Sequence[str]
+    now: float
+    result: Recorded | None = None
+    error: BaseException | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None or self.error is not None
 
 
 def sqlite_path(url: str) -> str:
@@ -34,6 +53,8 @@ class SQLiteStore(SQLStore):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer per process at a time
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []  # events waiting for the next group commit
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -63,24 +84,70 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Cursor]:
-        """A transaction; ``BEGIN IMMEDIATE`` takes the write lock up front so two writers
-        never deadlock upgrading a read lock. Database errors become StoreUnavailableError."""
-        with self._write_lock if write else nullcontext():
+        """A transaction; writers of this process take turns (``_write_lock``)."""
+        with self._write_lock if write else nullcontext(), self._transaction(write) as cur:
+            yield cur
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[sqlite3.Cursor]:
+        """``BEGIN IMMEDIATE`` takes the write lock up front so two writers never deadlock
+        upgrading a read lock. Database errors become StoreUnavailableError."""
+        try:
+            conn = self._connection()
+            cur = conn.cursor()
+            if write:
+                self._begin_immediate(conn)
+            else:
+                cur.execute("BEGIN")
             try:
-                conn = self._connection()
-                cur = conn.cursor()
-                if write:
-                    self._begin_immediate(conn)
-                else:
-                    cur.execute("BEGIN")
-                try:
-                    yield cur
-                except BaseException:
-                    conn.rollback()
-                    raise
-                conn.commit()
-            except sqlite3.OperationalError as exc:
-                raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+                yield cur
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
+
+    # -- intake: group commit ------------------------------------------------------------------
+
+    def record_event(
+        self, event: Event, body: bytes, routes: Sequence[str], *, now: float
+    ) -> Recorded:
+        """Store the event, committed (fsync'd) before returning, like every backend. Events
+        arriving while another write commits are queued and the next writer commits them all
+        in one transaction: one fsync for the batch instead of one each (group commit), each
+        event in its own savepoint so one failing insert fails only its own request."""
+        mine = _Pending(event, body, routes, now)
+        with self._queue_lock:
+            self._queue.append(mine)
+        with self._write_lock:
+            if not mine.finished:  # no other writer took it along: commit the queue
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._commit(batch)
+        if mine.result is None:
+            raise mine.error or StoreUnavailableError("the event was not stored")
+        return mine.result
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            with self._transaction(write=True) as cur:
+                for item in batch:
+                    cur.execute("SAVEPOINT intake")
+                    try:
+                        item.result = self._insert_event(
+                            cur, item.event, item.body, item.routes, item.now
+                        )
+                    except sqlite3.OperationalError:
+                        raise  # the transaction itself is in trouble: fails the whole batch
+                    except Exception as exc:  # reported to its own request only
+                        cur.execute("ROLLBACK TO intake")
+                        item.error = exc
+                    cur.execute("RELEASE intake")
+        except BaseException as exc:
+            for item in batch:
+                item.result, item.error = None, exc
+            return
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         """Wait for the write lock held by another process in short steps. SQLite's own busy

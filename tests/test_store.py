@@ -1,5 +1,6 @@
 """The store contract, run against both backends: SQLite and a real PostgreSQL server."""
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -394,3 +395,43 @@ def test_a_job_lease_has_one_holder_and_waits_for_its_interval(store_url: str) -
     finally:
         for s in stores:
             s.close()
+
+
+def test_sqlite_group_commit_stores_a_batch_and_fails_only_the_bad_event(tmp_path: Path) -> None:
+    """Events arriving while a write is in progress are committed together; a duplicate in
+    the batch is detected, and an insert that fails fails only its own request."""
+    store = SQLiteStore(str(tmp_path / "group.db"))
+    results: dict[str, object] = {}
+
+    def record(event_id: str, routes: list[object]) -> None:
+        event = Event("ios", "appstoreconnect", "t", event_id)
+        try:
+            results[f"{event_id}/{len(results)}"] = store.record_event(
+                event,
+                b"{}",
+                routes,
+                now=1.0,  # type: ignore[arg-type]
+            )
+        except Exception as exc:
+            results[f"{event_id}/error"] = exc
+
+    calls = [(f"e-{n}", ["a"]) for n in range(12)] + [("e-0", ["a"]), ("bad", [object()])]
+    store._write_lock.acquire()  # a write in progress: every call below queues behind it
+    threads = [threading.Thread(target=record, args=call) for call in calls]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 5
+    while len(store._queue) < len(calls) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(store._queue) == len(calls)
+    store._write_lock.release()
+    for t in threads:
+        t.join(5)
+    assert store._queue == []
+    assert isinstance(results.pop("bad/error"), sqlite3.Error)
+    recorded = list(results.values())
+    assert sum(r.duplicate for r in recorded) == 1  # type: ignore[attr-defined]
+    stored = {e.event_id for e in store.recent_events(limit=100)}
+    assert stored == {f"e-{n}" for n in range(12)}
+    assert sum(len(e.deliveries) for e in store.recent_events(limit=100)) == 12
+    store.close()
