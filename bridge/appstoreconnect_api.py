@@ -83,6 +83,13 @@ _AUTH_HINT = (
 )
 
 
+def attributes(resource: object) -> dict[str, Any]:
+    """A JSON:API resource object's ``attributes`` (empty when there are none)."""
+    if isinstance(resource, dict) and isinstance(resource.get("attributes"), dict):
+        return dict(resource["attributes"])
+    return {}
+
+
 def resource_path(type_: str, id_: str, relationship: str | None = None) -> str:
     """``/v1/{type}/{id}[/{relationship}]`` from an event's instance. Raises AscRequestError
     for a type or id that could not be an App Store Connect one (nothing is requested)."""
@@ -120,6 +127,8 @@ class AscClient:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"ASC_API_URL={api_url!r} is not an http(s) URL")
         self._origin = (parts.scheme, parts.netloc)
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("ASC_API_URL is not https: the API token would travel unencrypted")
         self.key_id = key_id
         self.issuer_id = issuer_id
         self._key = _load_key(private_key)

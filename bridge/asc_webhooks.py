@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bridge.appstoreconnect_api import AscClient, AscRequestError, resource_path
+from bridge.appstoreconnect_api import AscClient, AscRequestError, attributes, resource_path
 from bridge.providers import appstoreconnect
 from bridge.routes_yaml import suggest
 
@@ -166,11 +166,6 @@ def _data(document: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
     return data
 
 
-def _attributes(resource: Mapping[str, Any]) -> Mapping[str, Any]:
-    attributes = resource.get("attributes")
-    return attributes if isinstance(attributes, dict) else {}
-
-
 def _related_id(resource: Mapping[str, Any], name: str) -> str | None:
     relationships = resource.get("relationships")
     related = relationships.get(name) if isinstance(relationships, dict) else None
@@ -184,7 +179,7 @@ def _text(value: Any) -> str | None:
 
 
 def webhook_from(resource: Mapping[str, Any]) -> Webhook:
-    a = _attributes(resource)
+    a = attributes(resource)
     types = a.get("eventTypes")
     return Webhook(
         id=str(resource.get("id")),
@@ -197,7 +192,7 @@ def webhook_from(resource: Mapping[str, Any]) -> Webhook:
 
 
 def event_from(resource: Mapping[str, Any]) -> WebhookEvent:
-    a = _attributes(resource)
+    a = attributes(resource)
     return WebhookEvent(
         id=str(resource.get("id")),
         event_type=_text(a.get("eventType")),
@@ -210,7 +205,7 @@ def event_from(resource: Mapping[str, Any]) -> WebhookEvent:
 def delivery_from(
     resource: Mapping[str, Any], events: Mapping[str, WebhookEvent] | None = None
 ) -> Delivery:
-    a = _attributes(resource)
+    a = attributes(resource)
     request, response = a.get("request"), a.get("response")
     status = response.get("httpStatusCode") if isinstance(response, dict) else None
     event_id = _related_id(resource, "event")

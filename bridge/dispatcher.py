@@ -18,17 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from bridge import enrichment
-from bridge.appstoreconnect_api import AscClient, AscError, AscTransientError
+from bridge.appstoreconnect_api import AscClient, AscTransientError
 from bridge.backoff import retry_delay
 from bridge.config import Settings
 from bridge.dispatch_request import DispatchRequest
 from bridge.errors import RenderError, StoreUnavailableError
 from bridge.github import DispatchResult, PermanentGitHubError, TransientGitHubError
-from bridge.payloads import Known, build_request
-from bridge.review_time import stored_review
-from bridge.routes import Route, RoutesConfig
-from bridge.store import Claim, Details, Outcome, Store
+from bridge.known_facts import KnownFacts
+from bridge.payloads import build_request
+from bridge.routes import RoutesConfig
+from bridge.store import Claim, Outcome, Store
 
 if TYPE_CHECKING:  # bridge.metrics imports bridge.web, which imports this chain
     from bridge.metrics import Metrics
@@ -63,7 +62,7 @@ class Dispatcher:
         ``asc``: the App Store Connect API, for routes that enrich (``enrich: true``)."""
         self.store = store
         self.asc = asc
-        self._enrich_lock = threading.Lock()  # one fetch per event in this process
+        self.facts = KnownFacts(store=store, routes=routes, asc=asc)
         self.metrics = metrics
         self.routes = routes
         self.sender = sender
@@ -216,13 +215,22 @@ class Dispatcher:
                 "failed", started, 0.0, message=f"route {claim.route!r} is not in routes.yaml"
             )
         try:
-            known = self._known(claim, route)
+            known = self.facts.known(claim.event, claim.details, route)
         except AscTransientError as exc:
             message = f"App Store Connect details: {exc.message}"
+            if not self._past_horizon(claim, started, exc.retry_after):
+                return self._retry(
+                    claim, started=started, status=exc.status, message=message, sent=None,
+                    retry_after=exc.retry_after,
+                )  # fmt: skip
+            # Waiting longer would lose the dispatch: send it without the details.
+            known = self.facts.known(claim.event, claim.details, route, unavailable=message)
+        except Exception as exc:  # a bug or a store outage must not lose the delivery
+            log.exception("cannot prepare delivery %s", claim.delivery_id)
+            message = f"{type(exc).__name__}: {exc}"
             return self._retry(
-                claim, started=started, status=exc.status, message=message, sent=None,
-                retry_after=exc.retry_after,
-            )  # fmt: skip
+                claim, started=started, status=None, message=message, sent=None, retry_after=None
+            )
         try:
             request = build_request(route, claim.event, delivery_id=claim.delivery_id, known=known)
         except RenderError as exc:
@@ -250,48 +258,12 @@ class Dispatcher:
             run_id=answer.run_id, run_url=answer.run_url,
         )  # fmt: skip
 
-    # -- what bridge knows beyond the webhook -------------------------------------------------
-
-    def _known(self, claim: Claim, route: Route) -> Known:
-        """The event's App Store Connect details (fetched now if this route enriches and no
-        delivery of the event fetched them yet) and its review times. Raises
-        AscTransientError: the delivery waits and tries again."""
-        event = claim.event
-        enriched = self.routes.enriches(route, event.source)
-        details = claim.details
-        if enriched and details is None and event.instance is not None:
-            details = self._fetch_details(claim)
-        times = stored_review(
-            self.store, event_type=event.type, instance=event.instance, event_id=event.id
+    def _past_horizon(self, claim: Claim, started: float, retry_after: float | None) -> bool:
+        """The next retry would come after the retry horizon (the delivery would fail)."""
+        delay = retry_delay(
+            claim.attempts + 1, cap=self.settings.retry_max_delay, retry_after=retry_after
         )
-        review = times.as_dict() if times is not None else None
-        data = details.data if details is not None and enriched else None
-        return Known(enriched=enriched, details=data, review=review)
-
-    def _fetch_details(self, claim: Claim) -> Details:
-        event = claim.event
-        instance = event.instance
-        if instance is None:  # pragma: no cover - _known checks
-            return Details(error="the event names no resource")
-        with self._enrich_lock:
-            stored = self.store.details(event.source, event.id)  # another route's delivery?
-            if stored is not None:
-                return stored
-            if self.asc is None:
-                details = Details(error="the App Store Connect API key is not configured")
-            else:
-                try:
-                    details = Details(data=enrichment.fetch(self.asc, instance))
-                except AscTransientError:
-                    raise
-                except AscError as exc:  # gone, refused, invalid: deliver without details
-                    log.warning(
-                        "delivering without App Store Connect details: %s", exc.message,
-                        extra={"event_id": event.id, "source": event.source},
-                    )  # fmt: skip
-                    details = Details(error=exc.message)
-            self.store.save_details(event.source, event.id, details)
-            return details
+        return started + delay - claim.queued_at > self.settings.retry_horizon
 
     def _retry(
         self,
@@ -308,7 +280,7 @@ class Dispatcher:
         if retry_after is not None and status in (403, 429) and sent is not None:
             self._paused_until = max(self._paused_until, started + retry_after)
         next_at = started + delay
-        if next_at - claim.queued_at > self.settings.retry_horizon:
+        if self._past_horizon(claim, started, retry_after):
             hours = self.settings.retry_horizon / 3600
             return Outcome(
                 "failed", started, 0.0, status,

@@ -10,6 +10,7 @@ compact ``details`` object of the standard payload, in the shape the Fastfile's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from bridge.appstoreconnect_api import (
     AscError,
     AscNotFoundError,
     AscTransientError,
+    attributes,
     resource_path,
 )
 from bridge.events import Instance
@@ -30,9 +32,10 @@ BUILD_INCLUDED = frozenset(
 )
 FEEDBACK = frozenset({"betaFeedbackCrashSubmissions", "betaFeedbackScreenshotSubmissions"})
 CRASH_LOG_LINES = 40  # the exception and the crashing thread's top frames
-MAX_TEXT = 2000  # characters of any one string in the summary (GitHub: client_payload < 64 KB)
-MAX_CRASH_LOG = 8000
+# The summary's bounds (GitHub: the whole client_payload < 64 KB): one string, one list, all.
+MAX_TEXT = 2000
 MAX_ITEMS = 20  # errors, warnings, screenshots
+SUMMARY_BYTES = 32 * 1024
 
 
 def fetch(client: AscClient, instance: Instance) -> dict[str, Any]:
@@ -43,7 +46,7 @@ def fetch(client: AscClient, instance: Instance) -> dict[str, Any]:
     found: dict[str, Any] = {
         "type": instance.type,
         "id": instance.id,
-        "attributes": _attributes(document.get("data")),
+        "attributes": attributes(document.get("data")),
     }
     build: Mapping[str, Any] | None = None
     if instance.type in BUILD_RELATIONSHIP:
@@ -55,7 +58,7 @@ def fetch(client: AscClient, instance: Instance) -> dict[str, Any]:
     elif instance.type in BUILD_INCLUDED:
         build = _included(document, "builds")
     if instance.type in BUILD_RELATIONSHIP | BUILD_INCLUDED:
-        found["build"] = _attributes(build) if build is not None else None
+        found["build"] = attributes(build) if build is not None else None
     if instance.type in FEEDBACK and build is not None:
         found["version"] = _best_effort(client, _pre_release_version, str(build.get("id", "")))
     if instance.type == "betaFeedbackCrashSubmissions":
@@ -75,7 +78,17 @@ def template_details(found: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def summary(found: Mapping[str, Any]) -> dict[str, Any]:
-    """The compact ``details`` of the standard payload (strings and lists bounded)."""
+    """The compact ``details`` of the standard payload: at most SUMMARY_BYTES of JSON, with
+    strings and lists cut shorter the longer they are, so the dispatch stays within GitHub's
+    64 KB whatever Apple returns."""
+    for text, items in ((MAX_TEXT, MAX_ITEMS), (500, 5), (120, 1)):
+        result = _summary(found, text, items)
+        if len(json.dumps(result, ensure_ascii=False).encode()) <= SUMMARY_BYTES:
+            return result
+    return {k: v for k, v in result.items() if not isinstance(v, list | dict)}
+
+
+def _summary(found: Mapping[str, Any], text: int, items: int) -> dict[str, Any]:
     kind = found.get("type")
     a: Mapping[str, Any] = found.get("attributes") or {}
     build: Mapping[str, Any] = found.get("build") or {}
@@ -86,8 +99,8 @@ def summary(found: Mapping[str, Any]) -> dict[str, Any]:
             "build_number": a.get("cfBundleVersion"),
             "platform": a.get("platform"),
             "state": state.get("state"),
-            "errors": _issues(state.get("errors")),
-            "warnings": _issues(state.get("warnings")),
+            "errors": _issues(state.get("errors"), text, items),
+            "warnings": _issues(state.get("warnings"), text, items),
         }
     elif kind == "appStoreVersions":
         result = {
@@ -108,8 +121,10 @@ def summary(found: Mapping[str, Any]) -> dict[str, Any]:
             "os_version": a.get("osVersion"),
             "app_platform": a.get("appPlatform"),
             "created": a.get("createdDate"),
-            "screenshots": [s.get("url") for s in shots[:MAX_ITEMS] if isinstance(s, dict)],
-            "crash_log": _clip(found.get("crash_log"), MAX_CRASH_LOG),
+            "screenshots": [
+                _clip(s.get("url"), 4 * text) for s in shots[:items] if isinstance(s, dict)
+            ],
+            "crash_log": found.get("crash_log"),
         }
     elif kind == "buildBetaDetails":
         result = {
@@ -119,8 +134,8 @@ def summary(found: Mapping[str, Any]) -> dict[str, Any]:
         }
     else:  # background assets, alternative distribution: their plain attributes
         result = {k: v for k, v in a.items() if isinstance(v, str | int | float | bool)}
-        result = dict(list(result.items())[:MAX_ITEMS])
-    return {k: _clip(v, MAX_TEXT) for k, v in result.items()}
+        result = dict(list(result.items())[: 2 * MAX_ITEMS])
+    return {k: _clip(v, 4 * text if k == "crash_log" else text) for k, v in result.items()}
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -131,12 +146,6 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _attributes(resource: object) -> dict[str, Any]:
-    if isinstance(resource, dict) and isinstance(resource.get("attributes"), dict):
-        return dict(resource["attributes"])
-    return {}
-
-
 def _included(document: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
     included = document.get("included")
     for item in included if isinstance(included, list) else ():
@@ -145,24 +154,26 @@ def _included(document: Mapping[str, Any], type_: str) -> Mapping[str, Any] | No
     return None
 
 
-def _issues(items: object) -> list[dict[str, str]]:
-    listed = items if isinstance(items, list) else []
+def _issues(listed: object, text: int, items: int) -> list[dict[str, str]]:
     return [
-        {"code": str(i.get("code", "")), "description": _clip(str(i.get("description", "")))}
-        for i in listed[:MAX_ITEMS]
+        {
+            "code": _clip(str(i.get("code", "")), text),
+            "description": _clip(str(i.get("description", "")), text),
+        }
+        for i in _list(listed)[:items]
         if isinstance(i, dict)
     ]
 
 
 def _pre_release_version(client: AscClient, build_id: str) -> str | None:
     document = client.get(resource_path("builds", build_id, "preReleaseVersion"))
-    version = _attributes(document.get("data")).get("version")
+    version = attributes(document.get("data")).get("version")
     return str(version) if version is not None else None
 
 
 def _crash_log(client: AscClient, submission_id: str) -> str | None:
     document = client.get(resource_path("betaFeedbackCrashSubmissions", submission_id, "crashLog"))
-    text = _attributes(document.get("data")).get("logText")
+    text = attributes(document.get("data")).get("logText")
     if not isinstance(text, str) or not text:
         return None
     return "".join(text.splitlines(keepends=True)[:CRASH_LOG_LINES])
@@ -183,7 +194,7 @@ def _best_effort(
         return None
 
 
-def _clip(value: Any, limit: int = MAX_TEXT) -> Any:
+def _clip(value: Any, limit: int) -> Any:
     if isinstance(value, str) and len(value) > limit:
         return value[: limit - 1] + "…"
     return value

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge import asc_webhooks
 from bridge.appstoreconnect_api import AscClient, AscError
@@ -141,6 +142,7 @@ class ReconcileReport:
     now: float
     redeliver: bool
     sources: list[SourceReport] = field(default_factory=list)
+    shortened: bool = False  # ``since`` moved up to the retention limit
 
     @property
     def recovered(self) -> int:
@@ -154,6 +156,10 @@ class ReconcileReport:
     def describe(self) -> str:
         """Lines for people: one per source, then one per event recovered or problem."""
         header = f"failed deliveries since {asc_webhooks.iso_utc(self.since)}"
+        if self.shortened:
+            header += (
+                " (BRIDGE_RETENTION: older events may have been pruned, and would be sent again)"
+            )
         lines = [header + (" (asking App Store Connect to redeliver)" if self.redeliver else "")]
         lines += [line for s in self.sources for line in s.lines()]
         if not self.sources:
@@ -184,6 +190,7 @@ class ReconcileReport:
             "since": asc_webhooks.iso_utc(self.since),
             "until": asc_webhooks.iso_utc(self.now),
             "redeliver": self.redeliver,
+            "shortened_to_retention": self.shortened,
             "recovered": self.recovered,
             "errors": self.errors,
             "sources": [s.as_dict() for s in self.sources],
@@ -226,13 +233,22 @@ def reconcile(
     now: float,
     sources: list[str] | None = None,
     redeliver: bool = False,
+    retention: float | None = None,
 ) -> ReconcileReport:
     """Take in every event of a FAILED delivery created at or after ``since`` (epoch s), per
     appstoreconnect source with a ``webhook_id`` (``sources``: only these names).
 
+    ``retention`` (``BRIDGE_RETENTION``): events older than it may have been pruned; taking
+    them in again would dispatch them again, so ``since`` is never earlier than ``now -
+    retention``. A delivery Apple sent to another URL than ``/webhooks/<source>`` (a webhook
+    id that belongs to another source or deployment) is reported, not taken in.
+
     An App Store Connect error stops that source (``SourceReport.error``), not the others.
     Raises ConfigError for a bad ``sources`` name, StoreUnavailableError."""
-    report = ReconcileReport(since=since, now=now, redeliver=redeliver)
+    shortened = retention is not None and since < now - retention
+    if retention is not None and shortened:
+        since = now - retention
+    report = ReconcileReport(since=since, now=now, redeliver=redeliver, shortened=shortened)
     run = _Run(client, store, routes, now=now, redeliver=redeliver)
     for source in reconcile_sources(routes, sources):
         part = SourceReport(source.name, source.webhook_id)
@@ -266,7 +282,10 @@ class _Run:
             if key in seen:
                 continue
             seen.add(key)
-            if delivery.event is not None and delivery.event.ping:
+            if not _sent_to(delivery.url, source.name):
+                reason = f"sent to {delivery.url}, not to /webhooks/{source.name}: not taken in"
+                part.unreadable.append(Unreadable(delivery.id, reason))
+            elif delivery.event is not None and delivery.event.ping:
                 part.pings += 1
             elif self.redeliver:
                 self._redeliver(source, delivery, part)
@@ -308,3 +327,10 @@ class _Run:
                 return
         new = asc_webhooks.redeliver(self.client, delivery.id)
         part.redelivered.append(Redelivery(delivery.id, new.id))
+
+
+def _sent_to(url: str | None, source: str) -> bool:
+    """Whether Apple posted this delivery to the source's endpoint (unknown URL: assume so)."""
+    if not url:
+        return True
+    return urlsplit(url).path.rstrip("/").endswith(f"/webhooks/{source}")

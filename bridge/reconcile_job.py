@@ -49,6 +49,7 @@ class ReconcileJob:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._tried = False  # whether this process has tried to run the job yet
 
     @property
     def interval(self) -> float | None:
@@ -86,14 +87,23 @@ class ReconcileJob:
 
     def run_once(self, now: float) -> ReconcileReport | None:
         """Reconcile the window ending at ``now`` if this process gets the lease; None when
-        the job is off, not due, or another process holds it. Raises StoreUnavailableError."""
+        the job is off, not due, or another process holds it. A process's first try runs
+        unless a run ended less than MAX_TICK ago: a restart catches up at once.
+        Raises StoreUnavailableError."""
         interval = self.interval
-        if not interval or not self.store.lease_job(JOB, owner=self.owner, now=now, every=interval):
+        if not interval:
+            return None
+        every = interval if self._tried else min(interval, MAX_TICK)
+        self._tried = True
+        if not self.store.lease_job(JOB, owner=self.owner, now=now, every=every):
             return None
         result = "error: interrupted"
         try:
             since = now - self.settings.reconcile_window
-            report = reconcile(self.client, self.store, self.routes, since=since, now=now)
+            report = reconcile(
+                self.client, self.store, self.routes, since=since, now=now,
+                retention=self.settings.retention,
+            )  # fmt: skip
             result = report.result()
             self._log(report)
         except Exception as exc:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from bridge.asc_webhooks import iso_utc
 from bridge.events import Instance
 from bridge.store import StateChange, Store
 
@@ -84,10 +85,16 @@ class ReviewTimes:
 def stored_review(
     store: Store, *, event_type: str, instance: Instance | None, event_id: str
 ) -> ReviewTimes | None:
-    """The review times as of one stored event (None for other events, or outside a cycle)."""
+    """The review times as of one stored event (None for other events, or outside a cycle):
+    the version's changes up to that event's own time, so an event recovered late gets the
+    figures of its own cycle."""
     if event_type != APP_VERSION_EVENT or instance is None:
         return None
-    return review_times(store.instance_history(instance.type, instance.id, through=event_id))
+    history = store.instance_history(instance.type, instance.id)
+    this = next((c for c in history if c.event_id == event_id), None)
+    if this is not None:
+        history = [c for c in history if moment(c) <= moment(this)]
+    return review_times(history)
 
 
 def review_times(history: Sequence[StateChange]) -> ReviewTimes | None:
@@ -145,6 +152,4 @@ def _whole(seconds: float | None) -> int | None:
 
 
 def _iso(at: float | None) -> str | None:
-    if at is None:
-        return None
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc(at) if at is not None else None

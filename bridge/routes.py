@@ -166,9 +166,20 @@ def _strings(path: Path, value: object) -> Iterator[tuple[Path, str]]:
 
 def _check(data: Any, report: Report) -> None:
     sources = data.get("sources") if isinstance(data, dict) else None
+    webhooks: dict[str, str] = {}
     for name, source in _items(sources):
         if isinstance(source, dict):
             _check_source(("sources", name), source, report)
+            webhook = source.get("webhook_id")
+            if isinstance(webhook, str) and webhook in webhooks:
+                message = (
+                    f"webhook {webhook!r} is already the webhook of source {webhooks[webhook]!r}"
+                )
+                report.problem(
+                    ("sources", name, "webhook_id"), message + " (one webhook posts to one source)"
+                )
+            elif isinstance(webhook, str):
+                webhooks[webhook] = name
     routes = data.get("routes") if isinstance(data, dict) else None
     first_line: dict[str, int | None] = {}
     for i, route in enumerate(routes if isinstance(routes, list) else ()):

@@ -174,36 +174,38 @@ class SQLStore:
             row = cur.fetchone()
         return _details(row) if row else None
 
-    def save_details(self, source: str, event_id: str, details: Details) -> None:
+    def save_details(self, source: str, event_id: str, details: Details) -> Details:
         data = json.dumps(details.data) if details.data is not None else None
         with self._tx() as cur:
             cur.execute(
-                "UPDATE events SET details = ?, details_error = ?"
-                " WHERE source = ? AND event_id = ?",
+                "UPDATE events SET details = ?, details_error = ? WHERE source = ?"
+                " AND event_id = ? AND details IS NULL AND details_error IS NULL",
                 (data, details.error, source, event_id),
             )
-
-    def instance_history(
-        self, instance_type: str, instance_id: str, *, through: str | None = None
-    ) -> list[StateChange]:
-        sql = (
-            "SELECT type, old_state, new_state, timestamp, received_at FROM events"
-            " WHERE instance_type = ? AND instance_id = ?"
-        )
-        params: list[Any] = [instance_type, instance_id]
-        if through is not None:
-            sql += (
-                " AND pk <= (SELECT MAX(pk) FROM events WHERE event_id = ?"
-                " AND instance_type = ? AND instance_id = ?)"
+            if cur.rowcount == 1:
+                return details
+            cur.execute(
+                "SELECT details, details_error FROM events WHERE source = ? AND event_id = ?",
+                (source, event_id),
             )
-            params += [through, instance_type, instance_id]
+            row = cur.fetchone()
+        return (_details(row) if row else None) or details
+
+    def instance_history(self, instance_type: str, instance_id: str) -> list[StateChange]:
         with self._tx(write=False) as cur:
-            cur.execute(sql + " ORDER BY pk", params)
+            cur.execute(
+                "SELECT type, old_state, new_state, timestamp, received_at, event_id FROM events"
+                " WHERE instance_type = ? AND instance_id = ? ORDER BY pk",
+                (instance_type, instance_id),
+            )
             rows = cur.fetchall()
         return [
-            StateChange(r["type"], r["old_state"], r["new_state"], r["timestamp"], r["received_at"])
+            StateChange(
+                r["type"], r["old_state"], r["new_state"], r["timestamp"], r["received_at"],
+                r["event_id"],
+            )
             for r in rows
-        ]
+        ]  # fmt: skip
 
     def lease_job(self, name: str, *, owner: str, now: float, every: float) -> bool:
         with self._tx() as cur:
@@ -392,6 +394,14 @@ class SQLStore:
 
     def _requeue(self, where: str, params: tuple[Any, ...], now: float) -> int:
         with self._tx() as cur:
+            # Details that could not be had (a key since fixed, a resource back) are asked
+            # for again by the replayed deliveries.
+            cur.execute(
+                "UPDATE events SET details_error = NULL WHERE details IS NULL"
+                " AND details_error IS NOT NULL"
+                f" AND pk IN (SELECT event_pk FROM deliveries WHERE {where})",
+                params,
+            )
             cur.execute(
                 "UPDATE deliveries SET state = 'pending', queued_at = ?, next_attempt_at = ?,"
                 f" finished_at = NULL, lease_owner = NULL, lease_until = NULL WHERE {where}",

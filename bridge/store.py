@@ -58,6 +58,7 @@ class StateChange:
     new_state: str | None
     timestamp: str | None  # the event's own, when the provider sends one
     received_at: float
+    event_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,14 +170,13 @@ class Store(Protocol):
     def details(self, source: str, event_id: str) -> Details | None:
         """The event's stored App Store Connect details; None when not fetched yet."""
 
-    def save_details(self, source: str, event_id: str, details: Details) -> None:
-        """Store what enrichment found (or why it found nothing) with the event."""
+    def save_details(self, source: str, event_id: str, details: Details) -> Details:
+        """Store what enrichment found (or why it found nothing) with the event, unless
+        something is stored already (another process fetched it first); returns what is
+        stored now."""
 
-    def instance_history(
-        self, instance_type: str, instance_id: str, *, through: str | None = None
-    ) -> list[StateChange]:
-        """The stored events about one instance, oldest first (received order), up to and
-        including the event with id ``through`` when given."""
+    def instance_history(self, instance_type: str, instance_id: str) -> list[StateChange]:
+        """The stored events about one instance, in the order they were received."""
 
     def lease_job(self, name: str, *, owner: str, now: float, every: float) -> bool:
         """Take the job ``name`` when it last ran at least ``every`` seconds ago and no other

@@ -209,8 +209,10 @@ def test_event_page_shows_app_store_connect_details_review_times_and_why_not(
     assert "waited 18h 24m · in review 28m 29s · total 18h 52m → PENDING_DEVELOPER_RELEASE" in page
     assert "App Store Connect details" in page
     assert esc('"version": "1.101.0"') in page and esc('"build_number": "42"') in page
-    store.save_details("ios", approved, Details(error="GET /v1/appStoreVersions/v: 404 NOT_FOUND"))
-    page = operator.page(f"/events/ios/{approved}")
+    operator.receive(READY)
+    live = "5e81b875-0000-4000-8000-000000000006"
+    store.save_details("ios", live, Details(error="GET /v1/appStoreVersions/v: 404 NOT_FOUND"))
+    page = operator.page(f"/events/ios/{live}")
     assert "not fetched: GET /v1/appStoreVersions/v: 404 NOT_FOUND" in page
 
 

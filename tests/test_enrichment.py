@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from bridge import create_app
 from bridge.appstoreconnect_api import AscClient
 from bridge.config import Settings
 from bridge.dispatcher import Dispatcher
+from bridge.enrichment import SUMMARY_BYTES, summary
 from bridge.errors import ConfigError
 from bridge.github import GitHubClient
 from bridge.intake import ingest
@@ -26,6 +28,7 @@ from tests.conftest import ASC_SECRET, sample, signed
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fake_github import FakeGitHub
 from tests.server_process import Server, free_port
+from tests.test_dispatcher import Clock
 
 FAILED = "appstoreconnect/build-upload-failed.json"
 COMPLETE = "appstoreconnect/build-upload-complete.json"
@@ -98,14 +101,6 @@ routes:
       repository: acme/ios
       event_type: asc-ping
 """
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Harness:
@@ -265,7 +260,7 @@ def test_a_refused_key_delivers_without_details_and_names_the_configuration(
     fake_asc.load_samples()
     h = Harness(tmp_path, fake_github, fake_asc)
     wrong = generate_asc_key(key_id=fake_asc.key.key_id if fake_asc.key else None)
-    h.dispatcher.asc = asc_client_for(fake_asc, wrong)
+    h.dispatcher.facts.asc = asc_client_for(fake_asc, wrong)
     try:
         event_id = h.receive(FAILED)
         assert h.dispatcher.run_once() == 1
@@ -320,7 +315,7 @@ def test_a_timeout_is_transient(
     harness: Harness, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
 ) -> None:
     assert fake_asc.key is not None
-    harness.dispatcher.asc = asc_client_for(fake_asc, fake_asc.key, timeout=0.3)
+    harness.dispatcher.facts.asc = asc_client_for(fake_asc, fake_asc.key, timeout=0.3)
     fake_asc.enqueue(delay=1.0, match="buildUploads")
     harness.receive(FAILED)
     harness.dispatcher.run_once()
@@ -476,3 +471,94 @@ def test_gunicorn_delivers_a_failed_upload_with_its_error_codes(
     log = (tmp_path / "server.log").read_text()
     assert fake_asc.tokens and not any(token in log for token in fake_asc.tokens)
     assert "BEGIN PRIVATE KEY" not in log
+
+
+def test_two_processes_on_one_event_send_the_same_details(
+    tmp_path: Path, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
+) -> None:
+    """Two dispatchers (as two gunicorn workers) on one database each claim one route of the
+    same event and fetch at the same moment: the first answer stored is what both send."""
+    fake_asc.load_samples()
+    fake_asc.enqueue(delay=0.5, match="appStoreVersions/[^/]+$")  # the first fetch is slow,
+    changed = json.loads(sample("appstoreconnect/api-appStoreVersions.json"))
+    changed["data"]["attributes"]["versionString"] = "1.101.1"  # and has an older answer
+    fake_asc.enqueue(200, body=changed, match="appStoreVersions/[^/]+$")
+    pair = [Harness(tmp_path, fake_github, fake_asc) for _ in range(2)]
+    try:
+        for h in pair:
+            h.dispatcher.settings = h.dispatcher.settings.with_overrides(
+                {"dispatch_concurrency": 1}  # one claim each
+            )
+        pair[0].receive(READY)
+        threads = [threading.Thread(target=h.dispatcher.run_once) for h in pair]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        dispatches = fake_github.dispatches()
+        assert len(dispatches) == 2
+        standard = next(payload_of(r) for r in dispatches if "client_payload" in r.json)
+        workflow = next(r.json["inputs"] for r in dispatches if "inputs" in r.json)
+        assert standard["details"]["version"] == workflow["version"] == "1.101.1"
+        assert len([r for r in fake_asc.requests if r.path == VERSION]) == 2  # both asked
+    finally:
+        for h in pair:
+            h.close()
+
+
+def test_past_the_retry_horizon_the_event_is_delivered_without_details(
+    harness: Harness, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
+) -> None:
+    """App Store Connect down for a day must not cost the dispatch itself."""
+    fake_asc.enqueue(503, match="buildUploads", times=100)
+    event_id = harness.receive(FAILED)
+    attempts = 0
+    while not fake_github.dispatches():
+        assert harness.dispatcher.run_once() == 1
+        attempts += 1
+        [delivery] = harness.deliveries()
+        harness.clock.now = max(harness.clock.now, delivery.next_attempt_at)
+        assert attempts < 50
+    [delivery] = harness.deliveries()
+    assert delivery.state == "delivered"
+    assert harness.clock.now - 1_000_000.0 <= 24 * 3600  # within the horizon
+    assert payload_of(fake_github.dispatches()[0])["details"] is None
+    stored = harness.store.details("ios", event_id)
+    assert stored is not None and "503" in (stored.error or "")
+
+
+def test_an_unexpected_error_while_preparing_retries_the_delivery(
+    harness: Harness, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
+) -> None:
+    fake_asc.enqueue(200, body="[1, 2]", match="buildUploads")  # JSON, but not a document
+    fake_asc.enqueue(200, body={"data": "not a resource"}, match="buildUploads")
+    harness.receive(FAILED)
+    harness.dispatcher.run_once()
+    [delivery] = harness.deliveries()
+    assert delivery.state == "pending" and "not a JSON object" in (delivery.last_error or "")
+    harness.clock.now = delivery.next_attempt_at
+    harness.dispatcher.run_once()
+    [delivery] = harness.deliveries()
+    assert delivery.state == "delivered"  # a resource without attributes: sent with what there is
+
+
+@pytest.mark.parametrize("kind", ["buildUploads", "betaFeedbackScreenshotSubmissions"])
+def test_details_stay_within_githubs_limit_whatever_apple_returns(kind: str) -> None:
+    long = "x" * 5000
+    issues = [{"code": f"9{n:04d}", "description": long} for n in range(200)]
+    found = {
+        "type": kind,
+        "attributes": {
+            "state": {"state": "FAILED", "errors": issues, "warnings": issues},
+            "comment": long,
+            "screenshots": [{"url": f"https://example.com/{long}/{n}"} for n in range(50)],
+        },
+        "build": {"version": "3"},
+    }
+    details = summary(found)
+    assert len(json.dumps(details, ensure_ascii=False).encode()) <= SUMMARY_BYTES
+    listed = details.get("errors") or details.get("screenshots")
+    assert listed  # cut short, not dropped, while it fits
+    small = summary({"type": kind, "attributes": {"state": {"errors": issues[:1]}}})
+    if kind == "buildUploads":
+        assert small["errors"] == [{"code": "90000", "description": long[:1999] + "…"}]

@@ -297,7 +297,15 @@ def test_json_report(
     result = run(env, "--json")
     assert result.exit_code == 0
     report = json.loads(result.stdout)
-    assert set(report) == {"since", "until", "redeliver", "recovered", "errors", "sources"}
+    assert set(report) == {
+        "since",
+        "until",
+        "redeliver",
+        "shortened_to_retention",
+        "recovered",
+        "errors",
+        "sources",
+    }
     assert report["recovered"] == 1
     assert report["errors"] == []
     assert report["redeliver"] is False
@@ -621,3 +629,48 @@ def test_the_interval_without_a_key_refuses_to_start(env: dict[str, str]) -> Non
         create_app(
             environ={**without_key, "BRIDGE_DRY_RUN": "1", "BRIDGE_RECONCILE_INTERVAL": "1h"}
         )
+
+
+def test_the_window_never_reaches_past_retention(
+    env: dict[str, str], fake_asc: FakeAppStoreConnect, ios: str, db: Store
+) -> None:
+    """An event pruned by BRIDGE_RETENTION is unknown again: taking it in from a delivery
+    older than the retention would dispatch it a second time."""
+    fake_asc.add_delivery(ios, build_event("old-one"), created=ago(hours=30))
+    fake_asc.add_delivery(ios, build_event("new-one"), created=ago(hours=1))
+    result = run({**env, "BRIDGE_RETENTION": "12h"}, "--since", "7d")
+    assert result.exit_code == 0, result.output
+    assert "BRIDGE_RETENTION: older events may have been pruned" in result.output.splitlines()[0]
+    assert {e.event_id for e in db.recent_events(limit=10)} == {"new-one"}
+
+
+def test_a_delivery_sent_to_another_endpoint_is_not_taken_in(
+    env: dict[str, str], fake_asc: FakeAppStoreConnect, mac: str, db: Store
+) -> None:
+    """`webhook_id` copied from another source: its deliveries went to /webhooks/mac."""
+    result = run({**env, "IOS_WEBHOOK": mac, "MAC_WEBHOOK": "unused"}, "--source", "ios")
+    assert result.exit_code == 0, result.output
+    fake_asc.add_delivery(mac, BUILD, created=ago(hours=1))
+    result = run({**env, "IOS_WEBHOOK": mac, "MAC_WEBHOOK": "unused"}, "--source", "ios")
+    assert "sent to https://bridge.example/webhooks/mac, not to /webhooks/ios" in result.output
+    assert db.recent_events(limit=10) == []
+
+
+def test_one_webhook_on_two_sources_is_a_load_error(env: dict[str, str]) -> None:
+    result = run({**env, "MAC_WEBHOOK": env["IOS_WEBHOOK"]})
+    assert result.exit_code == 1
+    assert "sources.mac.webhook_id" in result.output
+    assert "is already the webhook of source 'ios'" in result.output
+
+
+def test_a_restarted_process_catches_up_at_once(
+    store: Store, client: AscClient, routes: RoutesConfig, fake_asc: FakeAppStoreConnect, ios: str
+) -> None:
+    """A deploy or a crash restarts the processes: the first try of a new process runs
+    unless another run ended less than a minute ago, whatever the interval."""
+    now = time.time()
+    assert ReconcileJob(client, store, routes, every(3600.0)).run_once(now) is not None
+    assert ReconcileJob(client, store, routes, every(3600.0)).run_once(now + 30) is None
+    restarted = ReconcileJob(client, store, routes, every(3600.0))
+    assert restarted.run_once(now + 120) is not None  # a restart two minutes later
+    assert restarted.run_once(now + 240) is None  # then the interval applies

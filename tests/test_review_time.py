@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.events import Instance
 from bridge.intake import ingest
-from bridge.review_time import APP_VERSION_EVENT, duration, review_times
+from bridge.review_time import APP_VERSION_EVENT, duration, review_times, stored_review
 from bridge.routes import load_routes
 from bridge.store import StateChange, Store
 from tests.conftest import sample
@@ -128,3 +129,26 @@ def test_bridge_events_shows_review_times(
     first = json.loads(as_json.stdout.splitlines()[0])
     assert first["review"]["decision"] == "PENDING_DEVELOPER_RELEASE"
     assert first["review"]["review_seconds"] == 1709
+
+
+def test_an_event_recovered_late_gets_its_own_cycle(store: Store, environ: dict[str, str]) -> None:
+    """A REJECTED from the first cycle, taken in after the second cycle began (reconcile),
+    still reports the first cycle."""
+    routes = load_routes(environ["BRIDGE_ROUTES"], environ)
+
+    def receive(name: str, event_id: str, stamp: str, old: str | None = None) -> None:
+        document = json.loads(sample(f"appstoreconnect/app-version-{name}.json"))
+        document["data"]["id"] = event_id
+        document["data"]["attributes"]["timestamp"] = stamp
+        ingest(store, routes, "ios", json.dumps(document).encode(), now=1_000_000.0)
+
+    receive("waiting-for-review", "w1", "2025-12-01T00:00:00Z")
+    receive("in-review", "i1", "2025-12-01T10:00:00Z")
+    receive("waiting-for-review", "w2", "2025-12-05T00:00:00Z")
+    receive("rejected", "r1", "2025-12-01T12:00:00Z")  # arrives last
+    instance = Instance("appStoreVersions", "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")
+    late = stored_review(store, event_type=APP_VERSION_EVENT, instance=instance, event_id="r1")
+    assert late is not None
+    assert (late.decision, late.wait_seconds, late.review_seconds) == ("REJECTED", 36000, 7200)
+    now = stored_review(store, event_type=APP_VERSION_EVENT, instance=instance, event_id="w2")
+    assert now is not None and (now.decision, now.in_review_at) == (None, None)

@@ -377,6 +377,7 @@ def reconcile(
                 now=now,
                 sources=list(sources) or None,
                 redeliver=redeliver,
+                retention=settings.retention,
             )
     finally:
         store.close()
