@@ -27,9 +27,7 @@ graceful_timeout = 25  # lets the dispatcher finish attempts in flight (Heroku w
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
-# %(U)s is the path *without* the query string: Pgyer's ?token= never reaches a log line.
-# (The default format's %(r)s request line would include it.)
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+access_log_format = logs.ACCESS_LOG_FORMAT  # the path without the query string
 # gunicorn >= 25.1 opens a management socket in $XDG_RUNTIME_DIR or ~/.gunicorn by default:
 # bridge does not use it, and two instances on one host would fight over the path.
 control_socket_disable = True

@@ -14,7 +14,8 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+import traceback
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +53,9 @@ class TextFormatter(logging.Formatter):
         return f"{line} {' '.join(pairs)}" if pairs else line
 
 
+# %(U)s is the path *without* the query string: Pgyer's ?token= never reaches a log line.
+# (gunicorn's default format's %(r)s request line would include it.)
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 # gunicorn's access-log atoms worth a field of their own (%(U)s: the path without the query).
 _ACCESS_ATOMS = {"m": "method", "U": "path", "s": "status", "M": "duration_ms", "h": "remote"}
 _ACCESS_FIELDS = ("method", "path", "duration_ms", "remote")
@@ -109,6 +113,30 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
 
 class GunicornLogger(glogging.Logger):
     """gunicorn's own lines (access log, worker errors) in bridge's format, redacted too."""
+
+    def access(
+        self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: Any
+    ) -> None:
+        """The same line as gunicorn's, built from the seven atoms ACCESS_LOG_FORMAT uses:
+        gunicorn's own ``atoms()`` copies every header and environ variable for each request
+        (a fifth of the CPU an accepted webhook costs, measured with py-spy)."""
+        if self.cfg.access_log_format != ACCESS_LOG_FORMAT or not self.access_log_enabled:
+            super().access(resp, req, environ, request_time)
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        atoms = {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "m": environ.get("REQUEST_METHOD"),
+            "U": environ.get("PATH_INFO"),
+            "H": environ.get("SERVER_PROTOCOL"),
+            "s": status,
+            "B": getattr(resp, "sent", None),
+            "M": request_time.seconds * 1000 + request_time.microseconds // 1000,
+        }
+        try:
+            self.access_log.info(ACCESS_LOG_FORMAT, glogging.SafeAtoms(atoms))
+        except Exception:  # as gunicorn does: a broken log line must not break the request
+            self.error(traceback.format_exc())
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

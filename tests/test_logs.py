@@ -119,3 +119,38 @@ def test_gunicorn_access_lines_are_json_with_fields(
     assert (record["method"], record["path"], record["status"]) == ("POST", "/webhooks/beta", 202)
     assert (record["duration_ms"], record["remote"]) == (3, "10.0.0.1")
     assert "abc123" not in captured.getvalue()
+
+
+def test_bridge_access_lines_are_the_ones_gunicorn_would_write(captured: io.StringIO) -> None:
+    """The compact access() writes exactly gunicorn's line for bridge's format."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn import glogging
+    from gunicorn.config import Config
+
+    config = Config()
+    config.set("accesslog", "-")
+    config.set("access_log_format", logs.ACCESS_LOG_FORMAT)
+    ours, theirs = logs.GunicornLogger(config), glogging.Logger(config)
+    for logger in (ours, theirs):
+        for handler in logger.access_log.handlers:
+            assert isinstance(handler, logging.StreamHandler)
+            handler.setStream(captured)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+    environ = {
+        "REMOTE_ADDR": "10.0.0.7", "REQUEST_METHOD": "POST", "PATH_INFO": '/webhooks/"beta"',
+        "QUERY_STRING": "token=abc123", "RAW_URI": "/webhooks/beta?token=abc123",
+        "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_USER_AGENT": "Pgyer",
+    }  # fmt: skip
+    response = SimpleNamespace(status="202 ACCEPTED", sent=57, headers=[("X-A", "b")])
+    request = SimpleNamespace(headers=[("USER-AGENT", "Pgyer")])
+    took = timedelta(milliseconds=3, microseconds=400)
+    written = []
+    for logger in (ours, theirs):
+        logger.access(response, request, environ, took)
+        written.append(captured.getvalue())
+        captured.seek(0)
+        captured.truncate()
+    assert written[0] == written[1]
+    assert '10.0.0.7 "POST /webhooks/\\"beta\\" HTTP/1.1" 202 57 3ms\n' in written[0]
