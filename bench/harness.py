@@ -207,6 +207,22 @@ def start_bridge(work: Path, env: dict[str, str], *, first_event: bytes | None =
     return Process("bridge", proc, url, started)
 
 
+def start_empty_flask(work: Path, env: dict[str, str]) -> Process:
+    """bench/empty_app.py under gunicorn with bridge's gunicorn configuration."""
+    log = (work / "empty-flask.log").open("wb")
+    started = time.monotonic()
+    root = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:bridge.gunicorn_conf",
+         "--bind", f"127.0.0.1:{env['PORT']}", "bench.empty_app:app"],
+        env={**env, "PYTHONPATH": root}, cwd=root, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{env['PORT']}"
+    wait_http(f"{url}/webhooks/ios", accept={202}, data=b"{}", headers={})
+    return Process("Flask + gunicorn, empty handler", proc, url, started)
+
+
 def start_adnanh(work: Path) -> Process | None:
     """adnanh/webhook with the equivalent rule: HMAC-SHA256 of the body in a header (its
     ``sha256=`` prefix, where Apple writes ``hmacsha256=``), then run a trivial command."""

@@ -34,6 +34,8 @@ from tests.fake_appstoreconnect import FakeAppStoreConnect, generate_asc_key
 from tests.fake_github import FakeGitHub
 from tests.postgres_server import PostgresServer
 
+WEB_ONLY = "bridge, PostgreSQL, web only (dispatch in a worker dyno)"
+
 
 def bridge_requests(n: int, prefix: str) -> list[Request]:
     out = []
@@ -100,40 +102,48 @@ def intake(args: argparse.Namespace, work: Path, results: Results) -> None:
     pg.init()
     pg.start()
     try:
-        for name, url in (
-            ("bridge, SQLite", f"sqlite:///{work / 'intake.db'}"),
-            ("bridge, PostgreSQL", pg.create_database()),
+        for name, url, extra in (
+            ("bridge, SQLite", f"sqlite:///{work / 'intake.db'}", {}),
+            ("bridge, PostgreSQL", pg.create_database(), {}),
+            # A Heroku/Render web dyno with BRIDGE_DISPATCHER=0 beside a worker dyno running
+            # `bridge worker`: the web processes only take events in (the deliveries wait).
+            (WEB_ONLY, pg.create_database(), {"BRIDGE_DISPATCHER": "0"}),
         ):
-            env = harness.bridge_env(work, url, github.url)
+            env = harness.bridge_env(work, url, github.url, **extra)
             first = harness.event_body(f"cold-{uuid.uuid4()}")
             server = harness.start_bridge(work, env, first_event=first)
-            cold = time.monotonic() - server.started
-            try:
-                prefix = uuid.uuid4().hex[:8]
-                runs, footprint = load(
-                    name, server, "/webhooks/ios", bridge_requests(needed, prefix), args
-                )
-            finally:
-                server.stop()
-            footprint.cold_start = cold
-            results.intake[name] = runs
-            results.footprint[name] = footprint
+            requests = bridge_requests(needed, uuid.uuid4().hex[:8])
+            measure(name, server, "/webhooks/ios", requests, args, results)
+        env = harness.bridge_env(work, "sqlite:///unused.db", github.url)
+        empty = harness.start_empty_flask(work, env)
+        measure(empty.name, empty, "/webhooks/ios", bridge_requests(needed, "e"), args, results)
         adnanh = harness.start_adnanh(work)
         if adnanh is None:
             print("adnanh/webhook not installed (apt-get install webhook): skipped", flush=True)
             return
-        cold = time.monotonic() - adnanh.started
-        try:
-            runs, footprint = load("adnanh/webhook", adnanh, "/hooks/ios",
-                                   adnanh_requests(needed), args)  # fmt: skip
-        finally:
-            adnanh.stop()
-        footprint.cold_start = cold
-        results.intake["adnanh/webhook"] = runs
-        results.footprint["adnanh/webhook"] = footprint
+        measure(adnanh.name, adnanh, "/hooks/ios", adnanh_requests(needed), args, results)
     finally:
         github.stop()
         pg.cleanup()
+
+
+def measure(
+    name: str,
+    server: harness.Process,
+    path: str,
+    requests: list[Request],
+    args: argparse.Namespace,
+    results: Results,
+) -> None:
+    """Load a started server (then stop it) and record its figures under ``name``."""
+    cold = time.monotonic() - server.started
+    try:
+        runs, footprint = load(name, server, path, requests, args)
+    finally:
+        server.stop()
+    footprint.cold_start = cold
+    results.intake[name] = runs
+    results.footprint[name] = footprint
 
 
 def end_to_end(args: argparse.Namespace, work: Path, results: Results) -> None:
@@ -217,7 +227,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per fixed rate")
     parser.add_argument("--saturation", type=float, default=10, help="seconds of wrk")
     parser.add_argument("--e2e", type=int, default=200, help="event → GitHub samples")
-    parser.add_argument("--drain", type=int, default=2000, help="queued deliveries")
+    parser.add_argument("--drain", type=int, default=10_000, help="queued deliveries")
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "RESULTS.md")
     args = parser.parse_args()
