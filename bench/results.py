@@ -88,7 +88,7 @@ def write(results: Results, path: Path) -> None:
         "bridge: `bridge serve`, the production config (gunicorn gthread, 2 workers x 4",
         "threads), every event stored before the answer (SQLite WAL synchronous=FULL, or",
         "PostgreSQL with fsync on) and dispatched meanwhile to a fake GitHub in its own",
-        "process (\"web only\": `BRIDGE_DISPATCHER=0`, the deliveries left to a `bridge worker`",
+        'process ("web only": `BRIDGE_DISPATCHER=0`, the deliveries left to a `bridge worker`',
         "on other machines, e.g. a worker dyno). Flask + gunicorn, empty handler: a route that",
         "reads the body and answers 202, under bridge's gunicorn config: the most this stack",
         "can do here. adnanh/webhook: the equivalent HMAC-SHA256 rule running `/bin/true`,",
