@@ -62,7 +62,7 @@ class Dispatcher:
         ``asc``: the App Store Connect API, for routes that enrich (``enrich: true``)."""
         self.store = store
         self.asc = asc
-        self.facts = KnownFacts(store=store, routes=routes, asc=asc)
+        self.facts = KnownFacts(store=store, routes=routes, asc=asc, clock=clock)
         self.metrics = metrics
         self.routes = routes
         self.sender = sender

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import zlib
+from collections.abc import Callable
 
 from bridge import enrichment
 from bridge.appstoreconnect_api import AscClient, AscError, AscTransientError
@@ -21,11 +23,22 @@ _LOCKS = 64  # events fetched at once per process (by hash of the event; others 
 
 
 class KnownFacts:
-    def __init__(self, *, store: Store, routes: RoutesConfig, asc: AscClient | None) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        routes: RoutesConfig,
+        asc: AscClient | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.routes = routes
         self.asc = asc
         self._locks = tuple(threading.Lock() for _ in range(_LOCKS))
+        # App Store Connect answered 429 with Retry-After: no request before this time (the
+        # limit is per key and hour: every delivery asking on its own would only prolong it).
+        self._paused_until = 0.0
+        self.clock = clock
 
     def known(
         self, event: Event, stored: Details | None, route: Route, *, unavailable: str | None = None
@@ -64,9 +77,15 @@ class KnownFacts:
             return Details(error="the App Store Connect API key is not configured")
         if event.instance is None:  # pragma: no cover - known() checks
             return Details(error="the event names no resource")
+        wait = self._paused_until - self.clock()
+        if wait > 0:
+            message = f"rate limited: App Store Connect asked to wait {wait:.0f} s more"
+            raise AscTransientError(message, status=429, retry_after=wait)
         try:
             return Details(data=enrichment.fetch(self.asc, event.instance))
-        except AscTransientError:
+        except AscTransientError as exc:
+            if exc.status == 429 and exc.retry_after:
+                self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)
             raise
         except AscError as exc:  # gone, refused, invalid: deliver without details
             log.warning(

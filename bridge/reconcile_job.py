@@ -15,7 +15,8 @@ from collections.abc import Callable
 from bridge.appstoreconnect_api import AscClient
 from bridge.config import Settings
 from bridge.errors import StoreUnavailableError
-from bridge.reconcile import ReconcileReport, reconcile
+from bridge.reconcile import reconcile
+from bridge.reconcile_report import ReconcileReport
 from bridge.routes import RoutesConfig
 from bridge.store import Store
 

@@ -311,6 +311,28 @@ def test_retry_after_from_app_store_connect_sets_the_next_attempt(
     assert delivery.next_attempt_at == pytest.approx(harness.clock.now + 120, abs=1)
 
 
+def test_a_rate_limit_holds_every_event_not_just_the_one_that_hit_it(
+    harness: Harness, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
+) -> None:
+    """Apple's limit is per key and hour: after a 429 with Retry-After, no delivery asks
+    App Store Connect again until that time has passed."""
+    fake_asc.enqueue(429, headers={"Retry-After": "120"}, match="buildUploads")
+    harness.receive(FAILED)
+    harness.dispatcher.run_once()
+    harness.clock.now += 30
+    harness.receive(COMPLETE)
+    assert harness.dispatcher.run_once() == 1
+    waiting = next(d for d in harness.deliveries() if d.route == "upload-complete")
+    assert waiting.state == "pending"
+    assert "asked to wait 90 s more" in (waiting.last_error or "")
+    assert waiting.next_attempt_at == pytest.approx(harness.clock.now + 90, abs=1)
+    assert len(fake_asc.requests) == 1  # only the request that was answered 429
+    harness.clock.now += 91
+    assert harness.dispatcher.run_once() == 2
+    assert {d.state for d in harness.deliveries()} == {"delivered"}
+    assert len(fake_github.dispatches()) == 2
+
+
 def test_a_timeout_is_transient(
     harness: Harness, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
 ) -> None:
