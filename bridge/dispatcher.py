@@ -218,12 +218,13 @@ class Dispatcher:
             known = self.facts.known(claim.event, claim.details, route)
         except AscTransientError as exc:
             message = f"App Store Connect details: {exc.message}"
-            if not self._past_horizon(claim, started, exc.retry_after):
-                return self._retry(
-                    claim, started=started, status=exc.status, message=message, sent=None,
-                    retry_after=exc.retry_after,
-                )  # fmt: skip
-            # Waiting longer would lose the dispatch: send it without the details.
+            later = self._retry(
+                claim, started=started, status=exc.status, message=message, sent=None,
+                retry_after=exc.retry_after,
+            )  # fmt: skip
+            if later.outcome == "retry":
+                return later
+            # Past the retry horizon: waiting would lose the dispatch, send it without details.
             known = self.facts.known(claim.event, claim.details, route, unavailable=message)
         except Exception as exc:  # a bug or a store outage must not lose the delivery
             log.exception("cannot prepare delivery %s", claim.delivery_id)
@@ -258,13 +259,6 @@ class Dispatcher:
             run_id=answer.run_id, run_url=answer.run_url,
         )  # fmt: skip
 
-    def _past_horizon(self, claim: Claim, started: float, retry_after: float | None) -> bool:
-        """The next retry would come after the retry horizon (the delivery would fail)."""
-        delay = retry_delay(
-            claim.attempts + 1, cap=self.settings.retry_max_delay, retry_after=retry_after
-        )
-        return started + delay - claim.queued_at > self.settings.retry_horizon
-
     def _retry(
         self,
         claim: Claim,
@@ -280,7 +274,7 @@ class Dispatcher:
         if retry_after is not None and status in (403, 429) and sent is not None:
             self._paused_until = max(self._paused_until, started + retry_after)
         next_at = started + delay
-        if self._past_horizon(claim, started, retry_after):
+        if next_at - claim.queued_at > self.settings.retry_horizon:
             hours = self.settings.retry_horizon / 3600
             return Outcome(
                 "failed", started, 0.0, status,
