@@ -26,8 +26,19 @@ class Ingested:
 def ingest(store: Store, routes: RoutesConfig, source: str, body: bytes, *, now: float) -> Ingested:
     """Parse ``body`` as ``source``'s provider sends it and store it with its deliveries.
     Raises PayloadError (not an event), StoreUnavailableError."""
-    provider = PROVIDERS[routes.sources[source].provider]
-    event = provider.parse(body, source=source)
+    return record(store, routes, parse(routes, source, body), body, now=now)
+
+
+def parse(routes: RoutesConfig, source: str, body: bytes) -> Event:
+    """``body`` as ``source``'s provider sends it. Raises PayloadError (not an event)."""
+    return PROVIDERS[routes.sources[source].provider].parse(body, source=source)
+
+
+def record(
+    store: Store, routes: RoutesConfig, event: Event, body: bytes, *, now: float
+) -> Ingested:
+    """Store a parsed event (``body``: its raw bytes) with one delivery per matching route.
+    Raises StoreUnavailableError."""
     matched = tuple(r.name for r in match(routes, event))
     recorded = store.record_event(event, body, matched, now=now)
     if recorded.duplicate:

@@ -4,8 +4,8 @@ App Store Connect keeps a log of every webhook delivery and, with ``include=even
 original body of each (protocols.md §1.5, "Delivery semantics";
 https://developer.apple.com/documentation/appstoreconnectapi/webhook-deliveries). For each
 appstoreconnect source with a ``webhook_id`` in routes.yaml, :func:`reconcile` reads the
-webhook's FAILED deliveries created since a date and takes each event in through
-:func:`bridge.intake.ingest`, exactly as if it had arrived: dedupe on ``(source, event id)``
+webhook's FAILED deliveries created since a date and takes each event in through the intake
+path (:mod:`bridge.intake`), exactly as if it had arrived: dedupe on ``(source, event id)``
 makes this idempotent, so an event Apple retried (several failed deliveries) or one bridge
 already has is stored once. With ``redeliver`` it asks Apple to send each missing event again
 instead (``POST /v1/webhookDeliveries``).
@@ -22,8 +22,8 @@ from bridge import asc_webhooks
 from bridge.appstoreconnect_api import AscClient, AscError
 from bridge.asc_webhooks import Delivery
 from bridge.errors import ConfigError, PayloadError
-from bridge.intake import ingest
-from bridge.providers import PROVIDERS, appstoreconnect
+from bridge.intake import parse, record
+from bridge.providers import appstoreconnect
 from bridge.reconcile_report import (
     ReconcileReport,
     Recovered,
@@ -135,15 +135,16 @@ class _Run:
         if payload is None:
             part.unreadable.append(Unreadable(delivery.id, "App Store Connect sent no payload"))
             return
+        body = payload.encode()
         try:
-            event = PROVIDERS[source.provider].parse(payload.encode(), source=source.name)
-            if event.type == appstoreconnect.PING:
-                part.pings += 1
-                return
-            ingested = ingest(self.store, self.routes, source.name, payload.encode(), now=self.now)
+            event = parse(self.routes, source.name, body)
         except PayloadError as exc:
             part.unreadable.append(Unreadable(delivery.id, exc.message))
             return
+        if event.type == appstoreconnect.PING:
+            part.pings += 1
+            return
+        ingested = record(self.store, self.routes, event, body, now=self.now)
         found = Recovered(ingested.event.id, ingested.event.type, delivery.id, ingested.routes)
         (part.known if ingested.duplicate else part.recovered).append(found)
 
@@ -153,7 +154,7 @@ class _Run:
         payload = delivery.event.payload if delivery.event else None
         if payload is not None:
             try:
-                event = PROVIDERS[source.provider].parse(payload.encode(), source=source.name)
+                event = parse(self.routes, source.name, payload.encode())
             except PayloadError as exc:
                 part.unreadable.append(Unreadable(delivery.id, exc.message))
                 return
