@@ -10,15 +10,16 @@ from typing import Any
 
 from flask import Flask
 
-from bridge import admin, web
-from bridge.appstoreconnect_api import AscClient, asc_client
+from bridge import ui as admin
+from bridge.appstoreconnect.client import AscClient, asc_client
+from bridge.appstoreconnect.reconcile_job import ReconcileJob
 from bridge.config import Settings
-from bridge.dispatcher import Dispatcher
+from bridge.delivery.dispatcher import Dispatcher
+from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
-from bridge.github import GitHubClient
+from bridge.intake import endpoint as web
 from bridge.metrics import Metrics
-from bridge.reconcile_job import ReconcileJob
-from bridge.routes import RoutesConfig, load_routes
+from bridge.routing.model import RoutesConfig, load_routes
 from bridge.store import open_store
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def create_app(
 
     reconciler = ReconcileJob(asc, store, routes, settings, dispatcher.wake) if asc else None
 
-    app = Flask("bridge")
+    app = Flask("bridge", template_folder="ui/templates", static_folder="ui/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher, metrics, reconciler)
     web.register(app)

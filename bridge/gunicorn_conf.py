@@ -43,11 +43,10 @@ logs.configure()
 
 
 def on_starting(server: object) -> None:
-    """Import the app's modules once in the master: forked workers inherit them and boot fast.
-    (Importing starts nothing: ``create_app()`` runs in each worker, after the fork.) A
-    metrics folder left by a previous run is emptied: its counts are not this run's."""
-    import bridge.app  # noqa: F401, PLC0415
-
+    """A metrics folder left by a previous run is emptied: its counts are not this run's.
+    (The app's modules are already imported here, in the master, with this file's ``from
+    bridge import logs``: forked workers inherit them and boot fast. Importing starts nothing:
+    ``create_app()`` runs in each worker, after the fork.)"""
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(stale)
 

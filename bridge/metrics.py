@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from bridge import __version__
-from bridge.admin_auth import bearer_token, tokens_match
 from bridge.errors import StoreUnavailableError
+from bridge.intake.endpoint import state
 from bridge.store import Store
-from bridge.web import state
+from bridge.ui.auth import bearer_token, tokens_match
+from bridge.version import __version__
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric

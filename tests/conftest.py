@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from bridge.signatures import apple_signature
+from bridge.intake.endpoint import Bridge
+from bridge.providers.signatures import apple_signature
 from bridge.store import Store, open_store
-from bridge.web import Bridge
 
 pytest_plugins = ["tests.fake_github", "tests.fake_appstoreconnect", "tests.postgres_server"]
 

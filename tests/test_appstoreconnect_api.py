@@ -14,7 +14,7 @@ import jwt
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bridge.appstoreconnect_api import (
+from bridge.appstoreconnect.client import (
     TOKEN_LIFETIME,
     TOKEN_REFRESH,
     AscAuthError,
@@ -648,7 +648,7 @@ def test_few_requests_left_is_logged(
     client: AscClient, fake_asc: FakeAppStoreConnect, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake_asc.rate_limit = 100
-    with caplog.at_level(logging.WARNING, logger="bridge.appstoreconnect_api"):
+    with caplog.at_level(logging.WARNING, logger="bridge.appstoreconnect.client"):
         client.get(BUILD_UPLOAD)
 
     assert client.rate_limit_remaining == 99

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from flask import Flask
 
 from bridge.cli import cli
-from bridge.store_schema import POSTGRES_MIGRATIONS
+from bridge.store.migrations import POSTGRES_MIGRATIONS
 from tests.conftest import SAMPLES, bridge, sample, signed
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from bridge.backoff import SCHEDULE, retry_delay
 from bridge.config import Settings, parse_bool, parse_duration, parse_size
+from bridge.delivery.backoff import SCHEDULE, retry_delay
 from bridge.errors import ConfigError
 
 

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from bridge.appstoreconnect_api import asc_client
+from bridge.appstoreconnect.client import asc_client
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect

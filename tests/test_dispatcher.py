@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from bridge.config import Settings
-from bridge.dispatcher import Dispatcher
-from bridge.github import GitHubClient
-from bridge.matching import match
+from bridge.delivery.dispatcher import Dispatcher
+from bridge.delivery.github import GitHubClient
 from bridge.providers import PROVIDERS
-from bridge.routes import load_routes
-from bridge.sqlite_store import SQLiteStore
+from bridge.routing.matching import match
+from bridge.routing.model import load_routes
 from bridge.store import DeliveryRecord
+from bridge.store.sqlite import SQLiteStore
 from tests.conftest import sample
 from tests.fake_github import FakeGitHub, closed_port_url
 

@@ -14,16 +14,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from bridge import create_app
-from bridge.appstoreconnect_api import AscClient
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.enrichment import SUMMARY_BYTES, summary
 from bridge.config import Settings
-from bridge.dispatcher import Dispatcher
-from bridge.enrichment import SUMMARY_BYTES, summary
+from bridge.delivery.dispatcher import Dispatcher
+from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
-from bridge.github import GitHubClient
-from bridge.intake import ingest
-from bridge.routes import RoutesError, load_routes
-from bridge.sqlite_store import SQLiteStore
+from bridge.intake.ingest import ingest
+from bridge.routing.model import RoutesError, load_routes
 from bridge.store import DeliveryRecord
+from bridge.store.sqlite import SQLiteStore
 from tests.conftest import ASC_SECRET, sample, signed
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fake_github import FakeGitHub

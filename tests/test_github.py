@@ -1,4 +1,4 @@
-"""bridge.github against a real HTTP fake of GitHub (tests/fake_github.py): no mocks."""
+"""bridge.delivery.github against a real HTTP fake of GitHub (tests/fake_github.py): no mocks."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from bridge.dispatch_request import DispatchRequest
-from bridge.errors import ConfigError
-from bridge.github import (
+from bridge.delivery.dispatch_request import DispatchRequest
+from bridge.delivery.github import (
     API_VERSION,
     DispatchResult,
     GitHubClient,
@@ -23,6 +22,7 @@ from bridge.github import (
     PermanentGitHubError,
     TransientGitHubError,
 )
+from bridge.errors import ConfigError
 from tests.fake_github import FakeGitHub, closed_port_url
 
 TOKEN = "ghp_TESTtoken0123456789abcdefABCDEF0123"

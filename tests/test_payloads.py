@@ -3,10 +3,10 @@ from typing import Any
 
 import pytest
 
+from bridge.delivery.rendering import build_request, standard_payload
 from bridge.errors import RenderError
 from bridge.events import Event, Instance
-from bridge.payloads import build_request, standard_payload
-from bridge.routes import RepositoryDispatch, Route, WorkflowDispatch
+from bridge.routing.model import RepositoryDispatch, Route, WorkflowDispatch
 
 EVENT = Event(
     source="ios",

@@ -16,14 +16,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bridge import create_app
-from bridge.appstoreconnect_api import AscClient
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.reconcile import reconcile
+from bridge.appstoreconnect.reconcile_job import ReconcileJob
 from bridge.cli import cli
 from bridge.config import Settings
 from bridge.errors import ConfigError
-from bridge.intake import ingest
-from bridge.reconcile import reconcile
-from bridge.reconcile_job import ReconcileJob
-from bridge.routes import RoutesConfig, load_routes
+from bridge.intake.ingest import ingest
+from bridge.routing.model import RoutesConfig, load_routes
 from bridge.store import Store, open_store
 from tests.conftest import sample
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
@@ -533,9 +533,9 @@ def test_the_job_logs_recoveries_as_warnings(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_asc.add_delivery(ios, BUILD)
-    caplog.set_level(logging.INFO, logger="bridge.reconcile_job")
+    caplog.set_level(logging.INFO, logger="bridge.appstoreconnect.reconcile_job")
     ReconcileJob(client, db, routes, every(60.0)).run_once(time.time())
-    records = [r for r in caplog.records if r.name == "bridge.reconcile_job"]
+    records = [r for r in caplog.records if r.name == "bridge.appstoreconnect.reconcile_job"]
     recovered = [r for r in records if "recovered buildUploadStateUpdated" in r.getMessage()]
     assert [r.levelno for r in recovered] == [logging.WARNING]
     assert recovered[0].event_id == BUILD_ID  # type: ignore[attr-defined]
@@ -547,7 +547,7 @@ def test_the_job_logs_recoveries_as_warnings(
     assert records[-1].levelno == logging.WARNING
     caplog.clear()
     ReconcileJob(client, db, routes, every(60.0)).run_once(time.time() + 120)
-    [summary] = [r for r in caplog.records if r.name == "bridge.reconcile_job"]
+    [summary] = [r for r in caplog.records if r.name == "bridge.appstoreconnect.reconcile_job"]
     assert summary.levelno == logging.INFO
     assert "0 recovered, 1 already known" in summary.getMessage()
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
@@ -563,12 +563,14 @@ def test_the_job_logs_api_errors_without_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_asc.enqueue(500, match="/deliveries", times=2)
-    caplog.set_level(logging.INFO, logger="bridge.reconcile_job")
+    caplog.set_level(logging.INFO, logger="bridge.appstoreconnect.reconcile_job")
     report = ReconcileJob(client, db, routes, every(60.0)).run_once(time.time())
     assert report is not None
     assert len(report.errors) == 2
     errors = [
-        r for r in caplog.records if r.name == "bridge.reconcile_job" and "500" in r.getMessage()
+        r
+        for r in caplog.records
+        if r.name == "bridge.appstoreconnect.reconcile_job" and "500" in r.getMessage()
     ]
     assert errors
     assert all(r.levelno == logging.WARNING and r.exc_info is None for r in errors)

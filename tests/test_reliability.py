@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bridge.dispatcher import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD
+from bridge.delivery.dispatcher import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD
 from tests.conftest import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, sample, signed
 from tests.fake_github import FakeGitHub, RecordedRequest, Reply
 from tests.postgres_server import PostgresServer

@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from bridge.appstoreconnect.review_times import (
+    APP_VERSION_EVENT,
+    duration,
+    review_times,
+    stored_review,
+)
 from bridge.events import Instance
-from bridge.intake import ingest
-from bridge.review_time import APP_VERSION_EVENT, duration, review_times, stored_review
-from bridge.routes import load_routes
+from bridge.intake.ingest import ingest
+from bridge.routing.model import load_routes
 from bridge.store import StateChange, Store
 from tests.conftest import sample
 

@@ -14,8 +14,8 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from bridge.events import Event, Instance
-from bridge.matching import match
-from bridge.routes import (
+from bridge.routing.matching import match
+from bridge.routing.model import (
     RepositoryDispatch,
     RoutesConfig,
     RoutesError,
@@ -705,7 +705,7 @@ def _subschemas(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def test_schema_is_valid_and_documents_every_property() -> None:
-    schema = json.loads((REPO / "bridge" / "routes.schema.json").read_text("utf-8"))
+    schema = json.loads((REPO / "bridge" / "routing" / "routes.schema.json").read_text("utf-8"))
     Draft202012Validator.check_schema(schema)
     defs = schema["$defs"]
     for sub in _subschemas(schema):
@@ -721,7 +721,7 @@ def test_schema_is_valid_and_documents_every_property() -> None:
 def test_repo_root_schema_is_the_package_schema() -> None:
     root = REPO / "routes.schema.json"
     assert root.is_symlink()
-    assert root.resolve() == (REPO / "bridge" / "routes.schema.json").resolve()
+    assert root.resolve() == (REPO / "bridge" / "routing" / "routes.schema.json").resolve()
 
 
 def test_shipped_example_loads() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sqlite_store import SQLiteStore, sqlite_path
+from bridge.store.sqlite import SQLiteStore, sqlite_path
 from tests.conftest import ASC_SECRET, PGYER_TOKEN, SAMPLES, sample, signed
 from tests.fake_github import FakeGitHub
 from tests.server_process import Server, free_port

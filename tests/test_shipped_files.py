@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bridge.matching import match
 from bridge.providers import PROVIDERS
-from bridge.routes import RepositoryDispatch, RoutesConfig, load_routes
+from bridge.routing.matching import match
+from bridge.routing.model import RepositoryDispatch, RoutesConfig, load_routes
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ def test_procfile_runs_gunicorn_with_the_redacting_config() -> None:
 
 def test_schema_symlink_points_at_the_packaged_schema() -> None:
     link = ROOT / "routes.schema.json"
-    assert link.resolve() == (ROOT / "bridge/routes.schema.json").resolve()
+    assert link.resolve() == (ROOT / "bridge/routing/routes.schema.json").resolve()
     assert (
         "yaml-language-server: $schema=./routes.schema.json" in (ROOT / "routes.yaml").read_text()
     )

@@ -1,7 +1,7 @@
 import pytest
 
 from bridge.errors import SignatureError
-from bridge.signatures import apple_signature, verify_apple, verify_token
+from bridge.providers.signatures import apple_signature, verify_apple, verify_token
 
 # Apple's published test vector (shared/samples/README.md; configuring-webhook-notifications).
 APPLE_SECRET = "This is my secret"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.delivery.preview import simulate
 from bridge.errors import PayloadError, UnknownSourceError
-from bridge.routes import RoutesConfig, load_routes
-from bridge.simulation import simulate
+from bridge.routing.model import RoutesConfig, load_routes
 from tests.conftest import sample
 
 ROUTES = """\

@@ -10,10 +10,10 @@ import pytest
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
-from bridge.postgres_store import PostgresStore
-from bridge.sqlite_store import SQLiteStore, sqlite_path
 from bridge.store import Details, Outcome, Store, open_store
-from bridge.store_schema import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
+from bridge.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
+from bridge.store.postgres import PostgresStore
+from bridge.store.sqlite import SQLiteStore, sqlite_path
 from tests.postgres_server import PostgresServer
 
 EVENT = Event(

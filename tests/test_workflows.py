@@ -19,11 +19,17 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.dispatch_request import DispatchRequest
-from bridge.matching import match
-from bridge.payloads import CORRELATION_KEY, MAX_INPUTS, build_request
+from bridge.delivery.dispatch_request import DispatchRequest
+from bridge.delivery.rendering import CORRELATION_KEY, MAX_INPUTS, build_request
 from bridge.providers import PROVIDERS
-from bridge.routes import RepositoryDispatch, Route, RoutesConfig, WorkflowDispatch, load_routes
+from bridge.routing.matching import match
+from bridge.routing.model import (
+    RepositoryDispatch,
+    Route,
+    RoutesConfig,
+    WorkflowDispatch,
+    load_routes,
+)
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from typing import Any
 from bridge.errors import PayloadError
 from bridge.events import Event, Instance
 from bridge.providers.jsonbody import parse_object, text_field
-from bridge.signatures import APPLE_SIGNATURE_HEADER, apple_signature, verify_apple
+from bridge.providers.signatures import APPLE_SIGNATURE_HEADER, apple_signature, verify_apple
 
 NAME = "appstoreconnect"
 

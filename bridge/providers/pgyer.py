@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from bridge.errors import PayloadError
 from bridge.events import Event
 from bridge.providers.jsonbody import parse_object, text_field
-from bridge.signatures import verify_token
+from bridge.providers.signatures import verify_token
 
 NAME = "pgyer"
 TOKEN_PARAM = "token"  # noqa: S105  (the query parameter's name, not a secret)

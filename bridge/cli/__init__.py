@@ -1,0 +1,44 @@
+"""The ``bridge`` command (DESIGN.md, "Contract: CLI"). Each command lives in
+``bridge/commands/``; this module only assembles the group."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from bridge.cli import asc, database, operate, routing, service
+from bridge.version import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bridge")
+@click.option(
+    "--routes",
+    "routes_path",
+    metavar="PATH",
+    help="routes.yaml to use (default: $BRIDGE_ROUTES or ./routes.yaml).",
+)
+def cli(routes_path: str | None) -> None:
+    """Turn App Store Connect and Pgyer webhooks into GitHub Actions dispatches."""
+    if routes_path:
+        os.environ["BRIDGE_ROUTES"] = routes_path
+
+
+for command in (
+    service.serve,
+    service.worker,
+    routing.check,
+    routing.simulate,
+    operate.send,
+    operate.events,
+    operate.replay,
+    database.db,
+    database.prune,
+    asc.asc,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="bridge")

@@ -1,0 +1,52 @@
+"""``bridge check`` and ``bridge simulate``: routes.yaml without a server."""
+
+from __future__ import annotations
+
+import json
+from typing import BinaryIO
+
+import click
+
+from bridge.cli import common as commands
+from bridge.delivery.preview import simulate as simulate_body
+from bridge.errors import PayloadError, UnknownSourceError
+from bridge.routing.model import RepositoryDispatch
+
+
+@click.command()
+def check() -> None:
+    """Validate routes.yaml and the variables it uses; exit 1 on error."""
+    settings = commands.settings()
+    routes = commands.routes(settings)
+    for warning in routes.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{routes.path}: OK, {len(routes.sources)} source(s), {len(routes.routes)} route(s)")
+    for source in routes.sources.values():
+        click.echo(f"  source {source.name} ({source.provider}): POST /webhooks/{source.name}")
+    for route in routes.routes:
+        target = route.dispatch
+        if isinstance(target, RepositoryDispatch):
+            what = f"repository_dispatch {target.event_type}"
+        else:
+            what = f"workflow_dispatch {target.workflow}@{target.ref}"
+        click.echo(f"  route {route.name}: {target.repository} {what}")
+    if settings.dry_run:
+        click.echo("GitHub: dry run (BRIDGE_DRY_RUN): deliveries are recorded, not sent")
+    elif routes.routes and not settings.github_configured:
+        click.echo("warning: no GitHub credentials (GITHUB_TOKEN or GITHUB_APP_*)", err=True)
+
+
+@click.command()
+@click.argument("source")
+@click.argument("file", type=click.File("rb"))
+def simulate(source: str, file: BinaryIO) -> None:
+    """Show which routes FILE (a webhook body, - for stdin) matches on SOURCE and exactly what
+    each would send. Sends nothing, stores nothing, checks no signature."""
+    routes = commands.routes(commands.settings())
+    try:
+        result = simulate_body(routes, source, file.read())
+    except UnknownSourceError as exc:
+        raise click.ClickException(exc.message) from exc
+    except PayloadError as exc:
+        raise click.ClickException(f"{getattr(file, 'name', '-')}: {exc.message}") from exc
+    click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

@@ -1,0 +1,46 @@
+"""Store one verified webhook body: normalize → match routes → store event and deliveries.
+
+The single path every event takes in, whether it arrived as a webhook (``web.receive``, after
+the signature check) or was recovered from App Store Connect's delivery log (``reconcile``).
+Dedupe on ``(source, event id)`` makes taking the same event in twice harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.events import Event
+from bridge.providers import PROVIDERS
+from bridge.routing.matching import match
+from bridge.routing.model import RoutesConfig
+from bridge.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    event: Event
+    routes: tuple[str, ...]  # matched route names (empty for a duplicate)
+    duplicate: bool
+
+
+def ingest(store: Store, routes: RoutesConfig, source: str, body: bytes, *, now: float) -> Ingested:
+    """Parse ``body`` as ``source``'s provider sends it and store it with its deliveries.
+    Raises PayloadError (not an event), StoreUnavailableError."""
+    return record(store, routes, parse(routes, source, body), body, now=now)
+
+
+def parse(routes: RoutesConfig, source: str, body: bytes) -> Event:
+    """``body`` as ``source``'s provider sends it. Raises PayloadError (not an event)."""
+    return PROVIDERS[routes.sources[source].provider].parse(body, source=source)
+
+
+def record(
+    store: Store, routes: RoutesConfig, event: Event, body: bytes, *, now: float
+) -> Ingested:
+    """Store a parsed event (``body``: its raw bytes) with one delivery per matching route.
+    Raises StoreUnavailableError."""
+    matched = tuple(r.name for r in match(routes, event))
+    recorded = store.record_event(event, body, matched, now=now)
+    if recorded.duplicate:
+        return Ingested(event, (), duplicate=True)
+    return Ingested(event, matched, duplicate=False)

@@ -1,0 +1,154 @@
+"""The delivery log: recent events with their deliveries, one event in detail, and the replay
+actions. Server-rendered (Jinja2, autoescaped), behind :mod:`bridge.admin_auth`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from bridge.appstoreconnect.enrichment import summary
+from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
+from bridge.delivery.rendering import Known, build_request
+from bridge.errors import RenderError
+from bridge.intake.endpoint import state
+from bridge.providers import PROVIDERS
+from bridge.store import DeliveryRecord, DeliveryState, EventDetail, EventFilter
+from bridge.ui.auth import guard, safe_next, secure_headers, wants_json
+
+bp = Blueprint("log", __name__)
+bp.before_request(guard)
+bp.after_request(secure_headers)
+
+PAGE_SIZE = 50
+STATES: tuple[DeliveryState, ...] = ("pending", "delivered", "failed", "dry_run")
+MAX_SEARCH = 200
+REFRESH_SECONDS = 10
+
+
+@bp.get("/")
+def home() -> BaseResponse:
+    return redirect(url_for("log.deliveries"))
+
+
+@bp.get("/deliveries")
+def deliveries() -> str:
+    bridge = state()
+    filters = read_filters(request.args)
+    before = _positive_int(request.args.get("before"))
+    page = bridge.store.list_events(filters, limit=PAGE_SIZE, before=before)
+    stats = bridge.store.outbox_stats(states=("pending", "failed"))
+    types = sorted({t for p in PROVIDERS.values() for t in p.EVENT_TYPES})
+    return render_template(
+        "deliveries.html",
+        page=page,
+        filters=filters,
+        filtered=filters != EventFilter(),
+        before=before,
+        stats=stats,
+        states=STATES,
+        sources=sorted(bridge.routes.sources),
+        event_types=types,
+        refresh=REFRESH_SECONDS if request.args.get("refresh") == "on" else None,
+        args={k: v for k, v in request.args.items() if k != "before"},
+        now=time.time(),
+        dry_run=bridge.settings.dry_run,
+    )
+
+
+@bp.get("/events/<source>/<path:event_id>")
+def event(source: str, event_id: str) -> str | tuple[str, int]:
+    detail = state().store.event_detail(source, event_id)
+    if detail is None:
+        message = f"No event {event_id!r} from source {source!r}: it may have been pruned."
+        return render_template("message.html", title="Not found", message=message), 404
+    found = detail.details.data if detail.details is not None else None
+    review = stored_review(
+        state().store,
+        event_type=detail.event.type,
+        instance=detail.event.instance,
+        event_id=detail.event.id,
+    )
+    return render_template(
+        "event.html",
+        detail=detail,
+        details=summary(found) if found is not None else None,
+        review=review,
+        would_send={d.id: would_send(detail, d, review) for d in detail.record.deliveries},
+        now=time.time(),
+        here=request.path,
+    )
+
+
+@bp.post("/deliveries/<delivery_id>/replay")
+def replay(delivery_id: str) -> BaseResponse | tuple[Response, int]:
+    bridge = state()
+    count = bridge.store.requeue_delivery(delivery_id, now=time.time())
+    if count:
+        bridge.dispatcher.wake()
+    if wants_json():
+        return jsonify(queued=count), 200 if count else 409
+    if count:
+        flash(f"Delivery {delivery_id} queued again.", "ok")
+    else:
+        flash(
+            f"Delivery {delivery_id} was not queued: it does not exist, or an attempt is in "
+            "progress right now (retry in a minute).",
+            "error",
+        )
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/deliveries/replay-failed")
+def replay_failed() -> BaseResponse | tuple[Response, int]:
+    bridge = state()
+    count = bridge.store.requeue_failed(now=time.time())
+    if count:
+        bridge.dispatcher.wake()
+    if wants_json():
+        return jsonify(queued=count), 200
+    flash(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again.", "ok")
+    return redirect(safe_next(request.form.get("next")))
+
+
+def read_filters(args: MultiDict[str, str]) -> EventFilter:
+    """The query string's filters; unknown values are dropped, not errors (links stay
+    usable when routes.yaml changes)."""
+    state_arg = args.get("state")
+    search = (args.get("q") or "").strip()[:MAX_SEARCH]
+    return EventFilter(
+        source=args.get("source") or None,
+        type=(args.get("type") or "").strip() or None,
+        state=state_arg if state_arg in STATES else None,
+        search=search or None,
+    )
+
+
+def would_send(
+    detail: EventDetail, delivery: DeliveryRecord, review: ReviewTimes | None = None
+) -> dict[str, Any]:
+    """The request a delivery sent (as recorded), or, before its first attempt, the one it
+    will send as routes.yaml renders it now."""
+    if delivery.request is not None:
+        return {"request": delivery.request, "recorded": True}
+    routes = state().routes
+    route = routes.route(delivery.route)
+    if route is None:
+        return {"error": f"route {delivery.route!r} is no longer in routes.yaml"}
+    known = Known(
+        enriched=routes.enriches(route, detail.event.source),
+        details=detail.details.data if detail.details is not None else None,
+        review=review.as_dict() if review is not None else None,
+    )
+    try:
+        request_ = build_request(route, detail.event, delivery_id=delivery.id, known=known)
+    except RenderError as exc:
+        return {"error": f"cannot render: {exc}"}
+    return {"request": request_.as_dict(), "recorded": False}
+
+
+def _positive_int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and 0 < int(text) < 2**63 else None
