@@ -1,26 +1,20 @@
-"""The Flask app factory: settings → routes.yaml → store → GitHub client → dispatcher."""
+"""The Flask app factory: the services (:mod:`bridge.services`), the webhook endpoint, the
+operator's pages, and one error handler per exception family."""
 
 from __future__ import annotations
 
 import atexit
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from bridge import ui as admin
-from bridge.appstoreconnect.client import AscClient, asc_client
-from bridge.appstoreconnect.reconcile_job import ReconcileJob
-from bridge.config import Settings
-from bridge.delivery.dispatcher import Dispatcher
-from bridge.delivery.github import GitHubClient
-from bridge.errors import ConfigError
-from bridge.intake import endpoint as web
-from bridge.metrics import Metrics
-from bridge.routing.model import RoutesConfig, load_routes
-from bridge.store import open_store
+from bridge import ui
+from bridge.errors import RequestError, StoreUnavailableError
+from bridge.intake import endpoint
+from bridge.services import build_services
 
 log = logging.getLogger(__name__)
 
@@ -30,84 +24,58 @@ def create_app(
 ) -> Flask:
     """Build the app: settings (defaults, then ``environ``/``os.environ``, then ``config``
     overrides by Settings field name), routes.yaml loaded and validated, store opened,
-    dispatcher started (unless ``dispatcher`` is off).
+    dispatcher started (unless ``run_dispatcher`` is off).
 
     Raises ConfigError (invalid routes.yaml, missing GitHub credentials, `enrich` without an
     App Store Connect API key, bad DATABASE_URL): the app refuses to start rather than accept
     events it could not deliver.
     """
-    env = os.environ if environ is None else environ
-    settings = Settings.from_env(env).with_overrides(config or {})
-    routes = load_routes(settings.routes_path, env)
-    for warning in routes.warnings:
+    services = build_services(environ, config)
+    for warning in services.routes.warnings:
         log.warning("routes: %s", warning)
-    sender = github_sender(settings, dispatches=bool(routes.routes))
-    metrics = Metrics(frozenset(routes.sources))
-    store = open_store(settings.database_url, pool_size=settings.db_pool_size)
-    asc = asc_api(settings, routes)
-    dispatcher = Dispatcher(
-        store=store, routes=routes, sender=sender, settings=settings, metrics=metrics, asc=asc
-    )
-
-    reconciler = ReconcileJob(asc, store, routes, settings, dispatcher.wake) if asc else None
-
+    try:
+        services.build()
+    except BaseException:
+        services.close()
+        raise
     app = Flask("bridge", template_folder="ui/templates", static_folder="ui/static")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["bridge"] = web.Bridge(settings, routes, store, dispatcher, metrics, reconciler)
-    web.register(app)
-    admin.register(app, metrics)
-    if settings.dispatcher:  # the background work: delivering, and catching up (when on)
-        dispatcher.start()
-        atexit.register(dispatcher.stop)
-        if reconciler is not None:
-            reconciler.start()
-            atexit.register(reconciler.stop)
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
+    app.extensions["bridge"] = services
+    endpoint.register(app)
+    ui.register(app, services)
+    app.register_error_handler(RequestError, _request_error)
+    app.register_error_handler(StoreUnavailableError, _store_unavailable)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+    if services.settings.run_dispatcher:
+        services.start()
+    atexit.register(services.close)
     return app
 
 
-def github_sender(settings: Settings, *, dispatches: bool) -> GitHubClient | None:
-    """The GitHub client; None in dry-run mode (or when no route dispatches at all).
-
-    Raises ConfigError when routes dispatch but no credentials are set: fail at start, not at
-    the first event.
-    """
-    if settings.dry_run:
-        return None
-    if not settings.github_configured:
-        if not dispatches:
-            return None
-        raise ConfigError(
-            "routes.yaml dispatches to GitHub but no credentials are set: set GITHUB_TOKEN, "
-            "or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 to record "
-            "would-be requests without sending them"
-        )
-    return GitHubClient(
-        api_url=settings.github_api_url,
-        token=settings.github_token,
-        app_id=settings.github_app_id,
-        app_private_key=settings.github_app_private_key,
-        installation_id=settings.github_app_installation_id,
-        timeout=settings.github_timeout,
+def _request_error(exc: RequestError) -> tuple[Response, int]:
+    log.info(
+        "refused %s %s: %s", request.method, request.path, exc.message, extra={"status": exc.status}
     )
+    return jsonify(error=exc.message), exc.status
 
 
-def asc_api(settings: Settings, routes: RoutesConfig) -> AscClient | None:
-    """The App Store Connect API client when a key is configured (None otherwise).
+def _store_unavailable(exc: StoreUnavailableError) -> tuple[Response, int]:
+    log.error("store unavailable while handling %s: %s", request.path, exc)
+    response = jsonify(error="storage is unavailable; the event was not stored, retry later")
+    response.headers["Retry-After"] = "5"
+    return response, 503
 
-    Raises ConfigError when routes.yaml enriches events or the reconcile job is on but the key
-    is missing, or when the key is configured only in part or unreadable.
-    """
-    missing = settings.asc_missing
-    if len(missing) == 3:
-        if routes.uses_asc_api:
-            raise ConfigError(
-                "routes.yaml enriches App Store Connect events (`enrich: true`) but the API key "
-                f"is not configured: set {', '.join(missing)} (README: App Store Connect API key)"
-            )
-        if settings.reconcile_interval:
-            raise ConfigError(
-                "BRIDGE_RECONCILE_INTERVAL is set but the App Store Connect API key is not "
-                f"configured: set {', '.join(missing)}"
-            )
-        return None
-    return asc_client(settings)
+
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    status = exc.code or 500
+    message = exc.description or exc.name
+    if isinstance(exc, RequestEntityTooLarge):
+        limit = request.max_content_length
+        message = f"request body is larger than the {limit}-byte limit"
+    return jsonify(error=message), status
+
+
+def _unexpected(exc: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return jsonify(error="internal error"), 500

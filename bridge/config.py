@@ -20,6 +20,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
 _UNIT_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+DEFAULT_THREADS = 4  # gunicorn threads per worker
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -72,10 +73,14 @@ class Settings:
     admin_token: str | None = field(default=None, repr=False)
     # Bearer token for /metrics alone (a scraper need not hold the admin token).
     metrics_token: str | None = field(default=None, repr=False)
+    # The web server (bridge.gunicorn_conf): HOST, PORT, WEB_CONCURRENCY, GUNICORN_THREADS.
+    host: str = "0.0.0.0"  # noqa: S104  (a platform's router reaches the dyno from outside)
     port: int = 8000
+    web_concurrency: int = 2
+    threads: int = DEFAULT_THREADS
     dry_run: bool = False
     # Run the outbox worker inside each web process (off when a separate `bridge worker` runs).
-    dispatcher: bool = True
+    run_dispatcher: bool = True
     max_body_bytes: int = 1024 * 1024
     retry_horizon: float = 24 * 3600.0
     retry_max_delay: float = 3600.0
@@ -122,9 +127,16 @@ class Settings:
             values["github_app_installation_id"] = _positive_int(
                 env["GITHUB_APP_INSTALLATION_ID"], name="GITHUB_APP_INSTALLATION_ID"
             )
-        if env.get("PORT"):
-            values["port"] = _positive_int(env["PORT"], name="PORT")
-        for attr, var in (("dry_run", "BRIDGE_DRY_RUN"), ("dispatcher", "BRIDGE_DISPATCHER")):
+        if env.get("HOST"):
+            values["host"] = env["HOST"]
+        for attr, var in (
+            ("port", "PORT"),
+            ("web_concurrency", "WEB_CONCURRENCY"),
+            ("threads", "GUNICORN_THREADS"),
+        ):
+            if env.get(var):
+                values[attr] = _positive_int(env[var], name=var)
+        for attr, var in (("dry_run", "BRIDGE_DRY_RUN"), ("run_dispatcher", "BRIDGE_DISPATCHER")):
             if var in env:
                 values[attr] = parse_bool(env[var], name=var)
         durations = {
@@ -151,7 +163,7 @@ class Settings:
                 env["BRIDGE_DB_POOL_SIZE"], name="BRIDGE_DB_POOL_SIZE"
             )
         else:
-            threads = _positive_int(env.get("GUNICORN_THREADS", "4"), name="GUNICORN_THREADS")
+            threads = values.get("threads", DEFAULT_THREADS)
             values["db_pool_size"] = threads + values.get("dispatch_concurrency", 4) + 2
         if env.get("BRIDGE_RETENTION"):
             values["retention"] = parse_duration(env["BRIDGE_RETENTION"], name="BRIDGE_RETENTION")

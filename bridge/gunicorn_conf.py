@@ -1,8 +1,9 @@
 """gunicorn settings for production (Procfile, ``bridge serve``): ``gunicorn -c
 python:bridge.gunicorn_conf "bridge:create_app()"``. https://docs.gunicorn.org/en/stable/settings.html
 
-Environment: ``PORT`` (Heroku/Render set it), ``HOST``, ``WEB_CONCURRENCY`` (workers),
-``GUNICORN_THREADS``, ``PROMETHEUS_MULTIPROC_DIR`` (default: a fresh temporary folder).
+Read through :class:`bridge.config.Settings`: ``PORT`` (Heroku/Render set it), ``HOST``,
+``WEB_CONCURRENCY`` (workers), ``GUNICORN_THREADS``; and ``PROMETHEUS_MULTIPROC_DIR``
+(default: a fresh temporary folder).
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from bridge import logs
+from bridge.config import Settings
 
 if TYPE_CHECKING:
     from gunicorn.workers.base import Worker
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+_settings = Settings.from_env()
+bind = f"{_settings.host}:{_settings.port}"
+workers = _settings.web_concurrency
+threads = _settings.threads
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 25  # lets the dispatcher finish attempts in flight (Heroku waits 30 s)

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from bridge.intake.endpoint import Bridge
 from bridge.providers.signatures import apple_signature
+from bridge.services import Services
 from bridge.store import Store, open_store
 
 pytest_plugins = ["tests.fake_github", "tests.fake_appstoreconnect", "tests.postgres_server"]
@@ -112,8 +112,7 @@ def environ(tmp_path: Path, routes_file: Path) -> dict[str, str]:
 def app(environ: dict[str, str]) -> Iterator[Flask]:
     app = create_app(environ=environ)
     yield app
-    bridge(app).dispatcher.stop()
-    bridge(app).store.close()
+    bridge(app).close()
 
 
 @pytest.fixture
@@ -121,8 +120,8 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def bridge(app: Flask) -> Bridge:
-    state: Bridge = app.extensions["bridge"]
+def bridge(app: Flask) -> Services:
+    state: Services = app.extensions["bridge"]
     return state
 
 

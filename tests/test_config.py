@@ -12,7 +12,7 @@ def test_defaults() -> None:
     assert s.github_api_url == "https://api.github.com"
     assert s.max_body_bytes == 1024 * 1024
     assert s.retry_horizon >= 24 * 3600
-    assert not s.dry_run and s.dispatcher
+    assert not s.dry_run and s.run_dispatcher
     assert not s.github_configured
 
 
@@ -34,7 +34,7 @@ def test_environment_is_read() -> None:
     )
     assert s.routes_path == "/etc/bridge/routes.yaml"
     assert s.github_configured and s.github_app_installation_id == 42 and s.port == 5000
-    assert s.dry_run and not s.dispatcher
+    assert s.dry_run and not s.run_dispatcher
     assert (s.max_body_bytes, s.retry_horizon, s.lease_seconds) == (2 * 1024**2, 172800.0, 90.0)
 
 

@@ -1,4 +1,4 @@
-"""The App Store Connect API key settings (bridge/config.py) and asc_client() configuration
+"""The App Store Connect API key settings (bridge/config.py) and AscClient.from_settings() configuration
 errors. Secrets never appear in an error message."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from bridge.appstoreconnect.client import asc_client
+from bridge.appstoreconnect.client import AscClient
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect
@@ -147,7 +147,7 @@ def test_api_url_and_timeout(asc_key: AscKey) -> None:
     )
 
     settings = Settings.from_env(env)
-    client = asc_client(settings)
+    client = AscClient.from_settings(settings)
 
     assert settings.asc_api_url == "http://127.0.0.1:9/"
     assert settings.asc_timeout == 2.5
@@ -162,7 +162,7 @@ def test_bad_timeout_names_the_variable() -> None:
         Settings.from_env({"BRIDGE_ASC_TIMEOUT": "soon"})
 
 
-# asc_client ----------------------------------------------------------------------------------
+# AscClient.from_settings ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("source", ["content", "escaped", "file"])
@@ -178,7 +178,7 @@ def test_configured_client_talks_to_app_store_connect(
         extra = {"ASC_PRIVATE_KEY": asc_key.private_pem}
     settings = Settings.from_env(key_env(asc_key, ASC_API_URL=fake_asc.url, **extra))
 
-    document = asc_client(settings).get(BUILD_UPLOAD)
+    document = AscClient.from_settings(settings).get(BUILD_UPLOAD)
 
     assert document["data"]["type"] == "buildUploads"
     assert fake_asc.auth_failures == []
@@ -201,7 +201,7 @@ def test_missing_variables_are_named(
     env: dict[str, str], named: list[str], not_named: list[str]
 ) -> None:
     with pytest.raises(ConfigError, match="not configured") as caught:
-        asc_client(Settings.from_env(env))
+        AscClient.from_settings(Settings.from_env(env))
 
     message = str(caught.value)
     for name in named:
@@ -214,7 +214,7 @@ def test_missing_key_id_is_named_even_with_a_key(asc_key: AscKey) -> None:
     env = {"ASC_ISSUER_ID": asc_key.issuer_id, "ASC_PRIVATE_KEY": asc_key.private_pem}
 
     with pytest.raises(ConfigError) as caught:
-        asc_client(Settings.from_env(env))
+        AscClient.from_settings(Settings.from_env(env))
 
     assert "ASC_KEY_ID" in str(caught.value)
     assert body_line(asc_key.private_pem) not in str(caught.value)
@@ -275,7 +275,7 @@ def test_a_key_that_is_not_an_app_store_connect_key(
     with pytest.raises(
         ConfigError, match="ASC_PRIVATE_KEY is not an App Store Connect key"
     ) as caught:
-        asc_client(settings)
+        AscClient.from_settings(settings)
 
     message = str(caught.value)
     for line in pem.strip().splitlines():
@@ -300,6 +300,6 @@ def test_a_bad_api_url(asc_key: AscKey, url: str) -> None:
     )
 
     with pytest.raises(ConfigError, match="ASC_API_URL") as caught:
-        asc_client(settings)
+        AscClient.from_settings(settings)
 
     assert body_line(asc_key.private_pem) not in str(caught.value)

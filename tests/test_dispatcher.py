@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.appstoreconnect.enrichment import Enricher
 from bridge.config import Settings
+from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.providers import PROVIDERS
@@ -43,9 +45,12 @@ class Harness:
             {"github_timeout": 0.5, "poll_interval": 30.0, **settings}
         )
         self.client = GitHubClient(api_url=api_url, token=GITHUB_TOKEN, timeout=0.5)
+        contexts = ContextBuilder(
+            facts=self.store, routes=self.routes, enricher=Enricher(None, self.store)
+        )
         self.dispatcher = Dispatcher(
             store=self.store, routes=self.routes, sender=self.client,
-            settings=self.settings, clock=self.clock,
+            settings=self.settings, contexts=contexts, clock=self.clock,
         )  # fmt: skip
 
     def receive(self, name: str, source: str = "ios", event_id: str | None = None) -> None:

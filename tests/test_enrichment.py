@@ -15,8 +15,10 @@ from pytest_httpserver import HTTPServer
 
 from bridge import create_app
 from bridge.appstoreconnect.client import AscClient
-from bridge.appstoreconnect.enrichment import SUMMARY_BYTES, summary
+from bridge.appstoreconnect.details import SUMMARY_BYTES, summary
+from bridge.appstoreconnect.enrichment import Enricher
 from bridge.config import Settings
+from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
@@ -114,9 +116,11 @@ class Harness:
         assert asc.key is not None
         self.asc = asc_client_for(asc, asc.key)
         settings = Settings.from_env({}).with_overrides({"poll_interval": 30.0})
+        enricher = Enricher(self.asc, self.store, clock=self.clock)
+        contexts = ContextBuilder(facts=self.store, routes=self.routes, enricher=enricher)
         self.dispatcher = Dispatcher(
             store=self.store, routes=self.routes, sender=self.github, settings=settings,
-            clock=self.clock, asc=self.asc,
+            contexts=contexts, clock=self.clock,
         )  # fmt: skip
 
     def receive(self, name: str, source: str = "ios", body: bytes | None = None) -> str:
@@ -260,7 +264,7 @@ def test_a_refused_key_delivers_without_details_and_names_the_configuration(
     fake_asc.load_samples()
     h = Harness(tmp_path, fake_github, fake_asc)
     wrong = generate_asc_key(key_id=fake_asc.key.key_id if fake_asc.key else None)
-    h.dispatcher.facts.asc = asc_client_for(fake_asc, wrong)
+    h.dispatcher.contexts.enricher.client = asc_client_for(fake_asc, wrong)
     try:
         event_id = h.receive(FAILED)
         assert h.dispatcher.run_once() == 1
@@ -337,7 +341,9 @@ def test_a_timeout_is_transient(
     harness: Harness, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect
 ) -> None:
     assert fake_asc.key is not None
-    harness.dispatcher.facts.asc = asc_client_for(fake_asc, fake_asc.key, timeout=0.3)
+    harness.dispatcher.contexts.enricher.client = asc_client_for(
+        fake_asc, fake_asc.key, timeout=0.3
+    )
     fake_asc.enqueue(delay=1.0, match="buildUploads")
     harness.receive(FAILED)
     harness.dispatcher.run_once()
@@ -424,9 +430,10 @@ def test_a_configured_key_starts_the_app(tmp_path: Path, asc_key: AscKey) -> Non
             "ASC_PRIVATE_KEY": asc_key.private_pem.replace("\n", "\\n"),  # one-line form
         }
     )
-    dispatcher = app.extensions["bridge"].dispatcher
-    assert dispatcher.asc is not None and dispatcher.asc.key_id == asc_key.key_id
-    app.extensions["bridge"].store.close()
+    services = app.extensions["bridge"]
+    client = services.dispatcher.contexts.enricher.client
+    assert client is not None and client.key_id == asc_key.key_id
+    services.close()
 
 
 def test_enrich_is_refused_on_a_pgyer_source(tmp_path: Path) -> None:

@@ -137,8 +137,25 @@ class AscClient:
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
         self._local = threading.local()
+        self._sessions: list[requests.Session] = []  # one per thread that asked; closed by close()
         self.signed_tokens = 0  # how many tokens were signed (reuse is observable)
         self.rate_limit_remaining: int | None = None  # from the last X-Rate-Limit header
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AscClient:
+        """The client for the configured key. Raises ConfigError naming what is missing."""
+        key_id, issuer_id = settings.asc_key_id, settings.asc_issuer_id
+        key = settings.asc_private_key
+        if not (key_id and issuer_id and key):
+            missing = ", ".join(settings.asc_missing)
+            raise ConfigError(f"the App Store Connect API key is not configured: set {missing}")
+        return cls(
+            api_url=settings.asc_api_url,
+            key_id=key_id,
+            issuer_id=issuer_id,
+            private_key=key,
+            timeout=settings.asc_timeout,
+        )
 
     # -- token ------------------------------------------------------------------------------
 
@@ -204,7 +221,17 @@ class AscClient:
             session.headers["User-Agent"] = f"bridge/{__version__}"
             session.headers["Accept"] = "application/json"
             self._local.session = session
+            with self._token_lock:
+                self._sessions.append(session)
         return session
+
+    def close(self) -> None:
+        """Close every thread's connections. The client may be used again afterwards."""
+        with self._token_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
 
     def _request(
         self,
@@ -297,18 +324,3 @@ def _load_key(pem: str) -> EllipticCurvePrivateKey:
     if not isinstance(key, EllipticCurvePrivateKey) or not isinstance(key.curve, SECP256R1):
         raise ConfigError(message)
     return key
-
-
-def asc_client(settings: Settings) -> AscClient:
-    """The client for the configured key. Raises ConfigError naming what is missing."""
-    key_id, issuer_id, key = settings.asc_key_id, settings.asc_issuer_id, settings.asc_private_key
-    if not (key_id and issuer_id and key):
-        missing = ", ".join(settings.asc_missing)
-        raise ConfigError(f"the App Store Connect API key is not configured: set {missing}")
-    return AscClient(
-        api_url=settings.asc_api_url,
-        key_id=key_id,
-        issuer_id=issuer_id,
-        private_key=key,
-        timeout=settings.asc_timeout,
-    )

@@ -1,16 +1,20 @@
 """App Store Connect enrichment: fetch the resource an event is about, once per event.
 
 Webhooks carry an id and a state; which version, which build number and why an upload failed
-are only in the API (protocols.md §1.2). :func:`fetch` asks for the instance by its type and
-id (never by a URL from the payload) and returns what is stored with the event:
-``{"type", "id", "attributes", "build"?, "crash_log"?}``. :func:`summary` turns that into the
-compact ``details`` object of the standard payload, in the shape the Fastfile's
-``asc_details`` lane writes (workflows-examples/README.md, "What the workflows receive").
+are only in the API (docs/protocols.md, "Enrichment"). :func:`fetch` asks for the instance by
+its type and id (never by a URL from the payload) and returns what is stored with the event:
+``{"type", "id", "attributes", "build"?, "version"?, "crash_log"?}``;
+:mod:`bridge.appstoreconnect.details` shapes it for templates and the standard payload.
+:class:`Enricher` makes that one fetch per event, across the routes and processes that
+deliver it.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import threading
+import time
+import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,7 +26,67 @@ from bridge.appstoreconnect.client import (
     attributes,
     resource_path,
 )
-from bridge.events import Instance
+from bridge.appstoreconnect.details import FEEDBACK
+from bridge.events import Event, Instance
+from bridge.store import Details, EventFacts
+
+log = logging.getLogger(__name__)
+_LOCKS = 64  # events fetched at once per process (by hash of the event; others go on)
+NOT_CONFIGURED = "the App Store Connect API key is not configured"
+
+
+class Enricher:
+    """The details of an event's resource, fetched once per event: one thread of this process
+    per event (a lock by the event's hash), and across processes the first stored answer
+    wins, so every route of an event sends the same details."""
+
+    def __init__(
+        self, client: AscClient | None, facts: EventFacts, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.client = client
+        self.facts = facts
+        self.clock = clock
+        self._locks = tuple(threading.Lock() for _ in range(_LOCKS))
+        # App Store Connect answered 429 with Retry-After: no request before this time (the
+        # limit is per key and hour: every delivery asking on its own would only prolong it).
+        self._paused_until = 0.0
+
+    def details(self, event: Event, *, unavailable: str | None = None) -> Details:
+        """The stored details of ``event``, fetched and stored first when no delivery did;
+        ``unavailable`` gives up on fetching and records why. Raises AscTransientError (the
+        delivery waits and tries again) and StoreUnavailableError."""
+        key = zlib.crc32(f"{event.source}\0{event.id}".encode())
+        with self._locks[key % _LOCKS]:
+            stored = self.facts.details(event.source, event.id)  # another route's delivery?
+            if stored is not None:
+                return stored
+            found = Details(error=unavailable) if unavailable else self.fetch(event)
+            return self.facts.save_details(event.source, event.id, found)
+
+    def fetch(self, event: Event) -> Details:
+        """Ask App Store Connect now and store nothing: the details, or why there are none.
+        Raises AscTransientError (rate limited, unreachable, 5xx)."""
+        if self.client is None:
+            return Details(error=NOT_CONFIGURED)
+        if event.instance is None:
+            return Details(error="the event names no resource")
+        wait = self._paused_until - self.clock()
+        if wait > 0:
+            message = f"rate limited: App Store Connect asked to wait {wait:.0f} s more"
+            raise AscTransientError(message, status=429, retry_after=wait)
+        try:
+            return Details(data=fetch(self.client, event.instance))
+        except AscTransientError as exc:
+            if exc.status == 429 and exc.retry_after:
+                self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)
+            raise
+        except AscError as exc:  # gone, refused, invalid: deliver without details
+            log.warning(
+                "delivering without App Store Connect details: %s", exc.message,
+                extra={"event_id": event.id, "source": event.source},
+            )  # fmt: skip
+            return Details(error=exc.message)
+
 
 # GET /v1/appStoreVersions/{id}/build: the build a version will ship (its build number).
 BUILD_RELATIONSHIP = frozenset({"appStoreVersions"})
@@ -30,12 +94,7 @@ BUILD_RELATIONSHIP = frozenset({"appStoreVersions"})
 BUILD_INCLUDED = frozenset(
     {"buildBetaDetails", "betaFeedbackCrashSubmissions", "betaFeedbackScreenshotSubmissions"}
 )
-FEEDBACK = frozenset({"betaFeedbackCrashSubmissions", "betaFeedbackScreenshotSubmissions"})
 CRASH_LOG_LINES = 40  # the exception and the crashing thread's top frames
-# The summary's bounds (GitHub: the whole client_payload < 64 KB): one string, one list, all.
-MAX_TEXT = 2000
-MAX_ITEMS = 20  # errors, warnings, screenshots
-SUMMARY_BYTES = 32 * 1024
 
 
 def fetch(client: AscClient, instance: Instance) -> dict[str, Any]:
@@ -66,103 +125,12 @@ def fetch(client: AscClient, instance: Instance) -> dict[str, Any]:
     return found
 
 
-def template_details(found: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``details`` in templates: the resource's attributes as the API returns them, plus
-    ``build`` (the build's attributes) where there is one. Empty when nothing was fetched."""
-    if found is None:
-        return {}
-    details = dict(found.get("attributes") or {})
-    if "build" in found:
-        details["build"] = found["build"]
-    return details
-
-
-def summary(found: Mapping[str, Any]) -> dict[str, Any]:
-    """The compact ``details`` of the standard payload: at most SUMMARY_BYTES of JSON, with
-    strings and lists cut shorter the longer they are, so the dispatch stays within GitHub's
-    64 KB whatever Apple returns."""
-    for text, items in ((MAX_TEXT, MAX_ITEMS), (500, 5), (120, 1)):
-        result = _summary(found, text, items)
-        if len(json.dumps(result, ensure_ascii=False).encode()) <= SUMMARY_BYTES:
-            return result
-    return {k: v for k, v in result.items() if not isinstance(v, list | dict)}
-
-
-def _summary(found: Mapping[str, Any], text: int, items: int) -> dict[str, Any]:
-    kind = found.get("type")
-    a: Mapping[str, Any] = found.get("attributes") or {}
-    build: Mapping[str, Any] = found.get("build") or {}
-    if kind == "buildUploads":
-        state = _mapping(a.get("state"))
-        result: dict[str, Any] = {
-            "version": a.get("cfBundleShortVersionString"),
-            "build_number": a.get("cfBundleVersion"),
-            "platform": a.get("platform"),
-            "state": state.get("state"),
-            "errors": _issues(state.get("errors"), text, items),
-            "warnings": _issues(state.get("warnings"), text, items),
-        }
-    elif kind == "appStoreVersions":
-        result = {
-            "version": a.get("versionString"),
-            "build_number": build.get("version"),
-            "platform": a.get("platform"),
-            "state": a.get("appVersionState") or a.get("appStoreState"),
-        }
-    elif kind in FEEDBACK:
-        shots = _list(a.get("screenshots"))
-        result = {
-            "kind": "crash" if kind == "betaFeedbackCrashSubmissions" else "screenshot",
-            "version": found.get("version"),
-            "build_number": build.get("version"),
-            "comment": a.get("comment"),
-            "email": a.get("email"),
-            "device_model": a.get("deviceModel"),
-            "os_version": a.get("osVersion"),
-            "app_platform": a.get("appPlatform"),
-            "created": a.get("createdDate"),
-            "screenshots": [
-                _clip(s.get("url"), 4 * text) for s in shots[:items] if isinstance(s, dict)
-            ],
-            "crash_log": found.get("crash_log"),
-        }
-    elif kind == "buildBetaDetails":
-        result = {
-            "build_number": build.get("version"),
-            "state": a.get("externalBuildState"),
-            "internal_state": a.get("internalBuildState"),
-        }
-    else:  # background assets, alternative distribution: their plain attributes
-        result = {k: v for k, v in a.items() if isinstance(v, str | int | float | bool)}
-        result = dict(list(result.items())[: 2 * MAX_ITEMS])
-    return {k: _clip(v, 4 * text if k == "crash_log" else text) for k, v in result.items()}
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _included(document: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
     included = document.get("included")
     for item in included if isinstance(included, list) else ():
         if isinstance(item, dict) and item.get("type") == type_:
             return item
     return None
-
-
-def _issues(listed: object, text: int, items: int) -> list[dict[str, str]]:
-    return [
-        {
-            "code": _clip(str(i.get("code", "")), text),
-            "description": _clip(str(i.get("description", "")), text),
-        }
-        for i in _list(listed)[:items]
-        if isinstance(i, dict)
-    ]
 
 
 def _pre_release_version(client: AscClient, build_id: str) -> str | None:
@@ -192,9 +160,3 @@ def _best_effort(
         raise
     except AscError:
         return None
-
-
-def _clip(value: Any, limit: int) -> Any:
-    if isinstance(value, str) and len(value) > limit:
-        return value[: limit - 1] + "…"
-    return value

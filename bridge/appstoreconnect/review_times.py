@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from bridge.appstoreconnect.webhooks import iso_utc
-from bridge.events import Instance
-from bridge.store import StateChange, Store
+from bridge.events import Event, Instance
+from bridge.store import EventFacts, StateChange
 
 APP_VERSION_EVENT = "appStoreVersionAppVersionStateUpdated"
 APPROVED = frozenset(
@@ -83,14 +83,32 @@ class ReviewTimes:
 
 
 def stored_review(
-    store: Store, *, event_type: str, instance: Instance | None, event_id: str
+    store: EventFacts, *, event_type: str, instance: Instance | None, event_id: str
 ) -> ReviewTimes | None:
     """The review times as of one stored event (None for other events, or outside a cycle):
     the version's changes up to that event's own time, so an event recovered late gets the
     figures of its own cycle."""
     if event_type != APP_VERSION_EVENT or instance is None:
         return None
-    history = store.instance_history(instance.type, instance.id)
+    return _as_of(store.instance_history(instance.type, instance.id), event_id)
+
+
+def review_as_of(store: EventFacts, event: Event, *, received_at: float) -> ReviewTimes | None:
+    """The review times as ``event`` sees them, stored or not: an event not in the store yet
+    (a body being simulated) counts as received at ``received_at``. For a stored event this
+    is :func:`stored_review`."""
+    if event.type != APP_VERSION_EVENT or event.instance is None:
+        return None
+    history = store.instance_history(event.instance.type, event.instance.id)
+    if not any(c.event_id == event.id for c in history):
+        change = StateChange(
+            event.type, event.old_state, event.new_state, event.timestamp, received_at, event.id
+        )
+        history = [*history, change]
+    return _as_of(history, event.id)
+
+
+def _as_of(history: Sequence[StateChange], event_id: str) -> ReviewTimes | None:
     this = next((c for c in history if c.event_id == event_id), None)
     if this is not None:
         history = [c for c in history if moment(c) <= moment(this)]

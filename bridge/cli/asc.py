@@ -22,11 +22,11 @@ from typing import Any
 import click
 
 from bridge.appstoreconnect import webhooks as asc_webhooks
-from bridge.appstoreconnect.client import AscClient, AscError, AscTransientError, asc_client
+from bridge.appstoreconnect.client import AscClient, AscError, AscTransientError
 from bridge.appstoreconnect.reconcile import reconcile as run_reconcile
 from bridge.appstoreconnect.webhooks import Delivery, EventTypeError, Webhook
 from bridge.cli import common as commands
-from bridge.config import Settings, parse_duration
+from bridge.config import parse_duration
 from bridge.errors import ConfigError, StoreUnavailableError
 
 _RELATIVE = re.compile(r"^\s*\d+(?:\.\d+)?\s*(?:s|m|h|d)\s*$")
@@ -67,9 +67,11 @@ def _api() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
-def _client(settings: Settings | None = None) -> AscClient:
-    with _api():
-        return asc_client(settings or commands.settings())
+@contextmanager
+def _client() -> Iterator[AscClient]:
+    """The API client for one command, closed when it ends (the key alone: no routes.yaml)."""
+    with commands.services(with_routes=False) as services, _api():
+        yield services.require_asc()
 
 
 def _events(values: Sequence[str]) -> tuple[str, ...]:
@@ -141,8 +143,7 @@ def webhooks() -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_(app_id: str, as_json: bool) -> None:
     """The app's webhooks."""
-    client = _client()
-    with _api():
+    with _client() as client:
         hooks = asc_webhooks.list_webhooks(client, app_id)
     if as_json:
         for hook in hooks:
@@ -188,8 +189,7 @@ def create(
     if secret == "":
         raise click.BadParameter("must not be empty", param_hint="'--secret'")
     generated = secrets.token_urlsafe(32) if secret is None else None
-    client = _client()
-    with _api():
+    with _client() as client:
         hook = asc_webhooks.create_webhook(
             client,
             app_id=app_id,
@@ -241,8 +241,7 @@ def update(
             "nothing to change: give --url, --events, --name, --secret, --new-secret, --enable "
             "or --disable"
         )
-    client = _client()
-    with _api():
+    with _client() as client:
         hook = asc_webhooks.update_webhook(
             client,
             webhook_id,
@@ -264,8 +263,7 @@ def update(
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete(webhook_id: str, yes: bool) -> None:
     """Delete a webhook (and its delivery log)."""
-    client = _client()
-    with _api():
+    with _client() as client:
         if not yes:
             hook = asc_webhooks.get_webhook(client, webhook_id)
             click.confirm(f"Delete webhook {hook.id} ({hook.name} → {hook.url})?", abort=True)
@@ -278,8 +276,7 @@ def delete(webhook_id: str, yes: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def ping(webhook_id: str, as_json: bool) -> None:
     """Ask App Store Connect to send a test delivery (webhookPingCreated) to WEBHOOK_ID."""
-    client = _client()
-    with _api():
+    with _client() as client:
         ping_id = asc_webhooks.ping(client, webhook_id)
     if as_json:
         _json({"id": ping_id, "webhook_id": webhook_id})
@@ -298,9 +295,8 @@ def deliveries(
     webhook_id: str, failed: bool, since: float | None, limit: int, as_json: bool
 ) -> None:
     """WEBHOOK_ID's deliveries, newest first, with what each carried."""
-    client = _client()
     states: tuple[asc_webhooks.DeliveryState, ...] = ("FAILED",) if failed else ()
-    with _api():
+    with _client() as client:
         found = list(
             asc_webhooks.deliveries(client, webhook_id, states=states, since=since, limit=limit)
         )
@@ -333,8 +329,7 @@ def _delivery_row(d: Delivery) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def redeliver(delivery_id: str, as_json: bool) -> None:
     """Ask App Store Connect to send DELIVERY_ID's event again."""
-    client = _client()
-    with _api():
+    with _client() as client:
         new = asc_webhooks.redeliver(client, delivery_id)
     if as_json:
         _json(new.as_dict())
@@ -363,25 +358,19 @@ def reconcile(
 ) -> None:
     """Recover events whose webhook delivery failed (bridge down, network): store each one
     from App Store Connect's delivery log, once, so the dispatcher sends it."""
-    settings = commands.settings()
-    routes = commands.routes(settings)
-    client = _client(settings)
-    store = commands.store(settings)
     now = time.time()
-    try:
-        with _api():
-            report = run_reconcile(
-                client,
-                store,
-                routes,
-                since=now - settings.reconcile_window if since is None else since,
-                now=now,
-                sources=list(sources) or None,
-                redeliver=redeliver,
-                retention=settings.retention,
-            )
-    finally:
-        store.close()
+    with commands.services() as services, _api():
+        settings = services.settings
+        report = run_reconcile(
+            services.require_asc(),
+            services.store,
+            services.routes,
+            since=now - settings.reconcile_window if since is None else since,
+            now=now,
+            sources=list(sources) or None,
+            redeliver=redeliver,
+            retention=settings.retention,
+        )
     if as_json:
         _json(report.as_dict())
     else:

@@ -24,11 +24,8 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Create or migrate the schema of DATABASE_URL's database, then exit."""
-    store = commands.store(commands.settings())  # opening migrates
-    try:
-        click.echo(f"database schema at version {store.migrate()}")
-    finally:
-        store.close()
+    with commands.services(with_routes=False) as services:  # opening migrates
+        click.echo(f"database schema at version {services.store.migrate()}")
 
 
 @click.command()
@@ -49,9 +46,6 @@ def prune(older_than: str, include_failed: bool) -> None:
         age = parse_duration(older_than, name="--older-than")
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
-    store = commands.store(commands.settings())
-    try:
-        count = store.prune(before=time.time() - age, include_failed=include_failed)
-    finally:
-        store.close()
+    with commands.services(with_routes=False) as services:
+        count = services.store.prune(before=time.time() - age, include_failed=include_failed)
     click.echo(f"pruned {count} event{'' if count == 1 else 's'} older than {older_than}")

@@ -17,7 +17,7 @@ from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
 from bridge.cli import common as commands
 from bridge.events import Instance
 from bridge.providers import PROVIDERS
-from bridge.store import EventRecord
+from bridge.store import EventRecord, Store
 from bridge.version import __version__
 
 
@@ -77,20 +77,14 @@ def send(source: str, file: BinaryIO, url: str, secret: str | None, timeout: flo
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(limit: int, source: str | None, event_id: str | None, as_json: bool) -> None:
     """Recent events, newest first, with the state of each delivery."""
-    store = commands.store(commands.settings())
-    if event_id:
-        records = store.events_by_id(event_id, source=source)
-    else:
-        records = store.recent_events(limit=limit, source=source)
-    for record in records:
-        instance = (
-            Instance(record.instance_type, record.instance_id)
-            if record.instance_type and record.instance_id
-            else None
-        )
-        review = stored_review(
-            store, event_type=record.type, instance=instance, event_id=record.event_id
-        )
+    with commands.services(with_routes=False) as services:
+        store = services.store
+        if event_id:
+            records = store.events_by_id(event_id, source=source)
+        else:
+            records = store.recent_events(limit=limit, source=source)
+        reviews = [_review(store, record) for record in records]
+    for record, review in zip(records, reviews, strict=True):
         if as_json:
             fields = {**asdict(record), "review": review.as_dict() if review else None}
             click.echo(json.dumps(fields, ensure_ascii=False))
@@ -98,6 +92,15 @@ def events(limit: int, source: str | None, event_id: str | None, as_json: bool) 
             click.echo(_text(record, review))
     if not records and not as_json:
         click.echo("no events")
+
+
+def _review(store: Store, record: EventRecord) -> ReviewTimes | None:
+    instance = (
+        Instance(record.instance_type, record.instance_id)
+        if record.instance_type and record.instance_id
+        else None
+    )
+    return stored_review(store, event_type=record.type, instance=instance, event_id=record.event_id)
 
 
 def _text(record: EventRecord, review: ReviewTimes | None) -> str:
@@ -127,17 +130,21 @@ def replay(event_id: str | None, failed: bool, source: str | None) -> None:
     bridge picks them up within its poll interval."""
     if bool(event_id) == failed:
         raise click.UsageError("give either EVENT_ID or --failed")
-    store = commands.store(commands.settings())
+    with commands.services(with_routes=False) as services:
+        count = _requeue(services.store, event_id, source)
+    click.echo(f"queued {count} deliver{'y' if count == 1 else 'ies'} again")
+
+
+def _requeue(store: Store, event_id: str | None, source: str | None) -> int:
     now = time.time()
     if event_id is None:
-        count = store.requeue_failed(now=now)
-    else:
-        matches = store.events_by_id(event_id, source=source)
-        if not matches:
-            raise click.ClickException(f"no event with id {event_id!r}")
-        if len({m.source for m in matches}) > 1:
-            sources = ", ".join(sorted({m.source for m in matches}))
-            raise click.ClickException(f"event id {event_id!r} is in several sources ({sources}); "
-                                       "pick one with --source")  # fmt: skip
-        count = store.requeue_event(event_id, source=source, now=now)
-    click.echo(f"queued {count} deliver{'y' if count == 1 else 'ies'} again")
+        return store.requeue_failed(now=now)
+    matches = store.events_by_id(event_id, source=source)
+    if not matches:
+        raise click.ClickException(f"no event with id {event_id!r}")
+    if len({m.source for m in matches}) > 1:
+        sources = ", ".join(sorted({m.source for m in matches}))
+        raise click.ClickException(
+            f"event id {event_id!r} is in several sources ({sources}); pick one with --source"
+        )
+    return store.requeue_event(event_id, source=source, now=now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import BinaryIO
 
 import click
@@ -42,11 +43,14 @@ def check() -> None:
 def simulate(source: str, file: BinaryIO) -> None:
     """Show which routes FILE (a webhook body, - for stdin) matches on SOURCE and exactly what
     each would send. Sends nothing, stores nothing, checks no signature."""
-    routes = commands.routes(commands.settings())
-    try:
-        result = simulate_body(routes, source, file.read())
-    except UnknownSourceError as exc:
-        raise click.ClickException(exc.message) from exc
-    except PayloadError as exc:
-        raise click.ClickException(f"{getattr(file, 'name', '-')}: {exc.message}") from exc
+    body = file.read()
+    with commands.services() as services:
+        try:
+            result = simulate_body(
+                services.routes, source, body, contexts=services.preview_contexts, now=time.time()
+            )
+        except UnknownSourceError as exc:
+            raise click.ClickException(exc.message) from exc
+        except PayloadError as exc:
+            raise click.ClickException(f"{getattr(file, 'name', '-')}: {exc.message}") from exc
     click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

@@ -11,11 +11,7 @@ import click
 from gunicorn.app.wsgiapp import WSGIApplication
 
 from bridge import logs
-from bridge.app import asc_api, github_sender
-from bridge.appstoreconnect.reconcile_job import ReconcileJob
 from bridge.cli import common as commands
-from bridge.delivery.dispatcher import Dispatcher
-from bridge.errors import ConfigError
 
 
 @click.command()
@@ -26,14 +22,8 @@ from bridge.errors import ConfigError
 )
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
-    settings = commands.settings()
-    routes = commands.routes(settings)  # fail here, once and clearly, not in every worker
-    try:
-        github_sender(settings, dispatches=bool(routes.routes))
-        asc_api(settings, routes)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    commands.store(settings).close()  # a bad DATABASE_URL fails here; migrations run once
+    with commands.services() as services:  # fail here, once and clearly, not in every worker
+        services.check()  # credentials, DATABASE_URL; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:
             os.environ[var] = str(value)
@@ -45,28 +35,18 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 @click.command()
 def worker() -> None:
-    """Run only the dispatcher: deliver queued events, serve no HTTP."""
+    """Run only the dispatcher: deliver queued events, serve no HTTP. Its delivery attempts
+    are counted in /metrics when it shares PROMETHEUS_MULTIPROC_DIR with the web processes of
+    the same host."""
     logs.configure()
-    settings = commands.settings()
-    routes = commands.routes(settings)
-    try:
-        sender = github_sender(settings, dispatches=bool(routes.routes))
-        asc = asc_api(settings, routes)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    store = commands.store(settings)
-    dispatcher = Dispatcher(store=store, routes=routes, sender=sender, settings=settings, asc=asc)
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    dispatcher.start()
-    reconciler = ReconcileJob(asc, store, routes, settings, dispatcher.wake) if asc else None
-    if reconciler is not None:
-        reconciler.start()
-    mode = "dry run, nothing is sent" if sender is None else f"sending to {settings.github_api_url}"
-    click.echo(f"bridge worker {dispatcher.owner}: {mode}")
-    stop.wait()
-    if reconciler is not None:
-        reconciler.stop()
-    dispatcher.stop()
-    store.close()
+    with commands.services() as services:
+        services.build()
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        services.start()
+        settings = services.settings
+        sending = f"sending to {settings.github_api_url}"
+        mode = "dry run, nothing is sent" if services.github is None else sending
+        click.echo(f"bridge worker {services.dispatcher.owner}: {mode}")
+        stop.wait()

@@ -1,95 +1,106 @@
-"""What bridge knows about an event beyond its webhook body, gathered before rendering: the
-App Store Connect details (fetched once per event, for routes that enrich) and App Review
-times (from the stored history of the version)."""
+"""The one delivery context: what bridge knows about an event beyond its webhook body, for one
+route. The App Store Connect details (when the route enriches; fetched once per event) and the
+App Review times (from the version's stored history).
+
+:class:`ContextBuilder` is the only place a context is assembled. The dispatcher, the delivery
+log's preview, ``bridge simulate`` and the "Test a payload" page all ask it, so what they show
+is, byte for byte, what is sent.
+"""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-import zlib
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Self
 
-from bridge.appstoreconnect import enrichment
-from bridge.appstoreconnect.client import AscClient, AscError, AscTransientError
-from bridge.appstoreconnect.review_times import stored_review
-from bridge.delivery.rendering import Known
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.details import summary
+from bridge.appstoreconnect.enrichment import Enricher
+from bridge.appstoreconnect.review_times import review_as_of
 from bridge.events import Event
 from bridge.routing.model import Route, RoutesConfig
-from bridge.store import Details, Store
-
-log = logging.getLogger(__name__)
-_LOCKS = 64  # events fetched at once per process (by hash of the event; others go on)
+from bridge.store import Details, EventFacts, StateChange
 
 
-class KnownFacts:
-    def __init__(
-        self,
-        *,
-        store: Store,
-        routes: RoutesConfig,
-        asc: AscClient | None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.store = store
+@dataclass(frozen=True, slots=True)
+class DeliveryContext:
+    """What the templates and the standard payload see beyond the event itself."""
+
+    enriched: bool = False  # the route asked for App Store Connect details
+    details: Mapping[str, Any] | None = None  # the fetched resource (enrichment.fetch)
+    review: Mapping[str, Any] | None = None  # ReviewTimes.as_dict(), when in a review cycle
+
+    def standard_details(self) -> dict[str, Any] | None:
+        """``details`` of the standard payload: the compact resource facts and ``review``."""
+        found = summary(self.details) if self.details is not None else {}
+        if self.review is not None:
+            found["review"] = dict(self.review)
+        return found or None
+
+    @property
+    def in_standard_payload(self) -> bool:
+        return self.enriched or self.review is not None
+
+
+EMPTY_CONTEXT = DeliveryContext()
+
+
+class NoFacts:
+    """The facts of a bridge whose database does not exist yet: nothing stored and nothing
+    kept, so ``bridge simulate`` on a fresh checkout creates no database."""
+
+    def details(self, source: str, event_id: str) -> Details | None:
+        return None
+
+    def save_details(self, source: str, event_id: str, details: Details) -> Details:
+        return details
+
+    def instance_history(self, instance_type: str, instance_id: str) -> list[StateChange]:
+        return []
+
+
+class ContextBuilder:
+    def __init__(self, *, facts: EventFacts, routes: RoutesConfig, enricher: Enricher) -> None:
+        self.facts = facts
         self.routes = routes
-        self.asc = asc
-        self._locks = tuple(threading.Lock() for _ in range(_LOCKS))
-        # App Store Connect answered 429 with Retry-After: no request before this time (the
-        # limit is per key and hour: every delivery asking on its own would only prolong it).
-        self._paused_until = 0.0
-        self.clock = clock
+        self.enricher = enricher
 
-    def known(
-        self, event: Event, stored: Details | None, route: Route, *, unavailable: str | None = None
-    ) -> Known:
-        """The facts for one delivery of ``event`` by ``route``; ``stored`` is what the event
-        already has. Fetches the details when the route enriches and no delivery of the event
-        fetched them yet; ``unavailable`` gives up on fetching and records why.
-        Raises AscTransientError: the delivery waits and tries again."""
+    @classmethod
+    def without_store(cls, routes: RoutesConfig, client: AscClient | None = None) -> Self:
+        """A builder for bodies only, over no stored facts (see :class:`NoFacts`)."""
+        facts = NoFacts()
+        return cls(facts=facts, routes=routes, enricher=Enricher(client, facts))
+
+    def for_delivery(
+        self, event: Event, route: Route, stored: Details | None, *, unavailable: str | None = None
+    ) -> DeliveryContext:
+        """The context of one delivery of a stored ``event`` by ``route``; ``stored`` is what
+        the event already has. Fetches (and stores) the details when the route enriches and
+        no delivery of the event fetched them yet; ``unavailable`` gives up on fetching and
+        records why. Raises AscTransientError: the delivery waits and tries again."""
         enriched = self.routes.enriches(route, event.source)
         details = stored
         if enriched and details is None and event.instance is not None:
-            details = self._details(event, unavailable)
-        times = stored_review(
-            self.store, event_type=event.type, instance=event.instance, event_id=event.id
-        )
-        return Known(
+            details = self.enricher.details(event, unavailable=unavailable)
+        return self._context(event, enriched, details, received_at=0.0)
+
+    def for_body(self, event: Event, route: Route, *, now: float) -> DeliveryContext:
+        """The context a body that is not stored would get (``bridge simulate``, the payload
+        tester): the stored details when the event is stored, else asked for now and not
+        stored; review times as if the event were received ``now``. Raises
+        AscTransientError."""
+        enriched = self.routes.enriches(route, event.source)
+        details = None
+        if enriched and event.instance is not None:
+            details = self.facts.details(event.source, event.id) or self.enricher.fetch(event)
+        return self._context(event, enriched, details, received_at=now)
+
+    def _context(
+        self, event: Event, enriched: bool, details: Details | None, *, received_at: float
+    ) -> DeliveryContext:
+        review = review_as_of(self.facts, event, received_at=received_at)
+        return DeliveryContext(
             enriched=enriched,
             details=details.data if details is not None and enriched else None,
-            review=times.as_dict() if times is not None else None,
+            review=review.as_dict() if review is not None else None,
         )
-
-    def _details(self, event: Event, unavailable: str | None) -> Details:
-        """Fetch once per event: one thread of this process per event (a lock by the event's
-        hash), and across processes the first stored answer wins, so every route of an event
-        sends the same details."""
-        key = zlib.crc32(f"{event.source}\0{event.id}".encode())
-        with self._locks[key % _LOCKS]:
-            stored = self.store.details(event.source, event.id)  # another route's delivery?
-            if stored is not None:
-                return stored
-            found = Details(error=unavailable) if unavailable else self._fetch(event)
-            return self.store.save_details(event.source, event.id, found)
-
-    def _fetch(self, event: Event) -> Details:
-        if self.asc is None:
-            return Details(error="the App Store Connect API key is not configured")
-        if event.instance is None:  # pragma: no cover - known() checks
-            return Details(error="the event names no resource")
-        wait = self._paused_until - self.clock()
-        if wait > 0:
-            message = f"rate limited: App Store Connect asked to wait {wait:.0f} s more"
-            raise AscTransientError(message, status=429, retry_after=wait)
-        try:
-            return Details(data=enrichment.fetch(self.asc, event.instance))
-        except AscTransientError as exc:
-            if exc.status == 429 and exc.retry_after:
-                self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)
-            raise
-        except AscError as exc:  # gone, refused, invalid: deliver without details
-            log.warning(
-                "delivering without App Store Connect details: %s", exc.message,
-                extra={"event_id": event.id, "source": event.source},
-            )  # fmt: skip
-            return Details(error=exc.message)

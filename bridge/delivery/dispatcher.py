@@ -16,21 +16,19 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from bridge.appstoreconnect.client import AscClient, AscTransientError
+from bridge.appstoreconnect.client import AscTransientError
 from bridge.config import Settings
 from bridge.delivery.backoff import retry_delay
-from bridge.delivery.context import KnownFacts
+from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.delivery.github import DispatchResult, PermanentGitHubError, TransientGitHubError
 from bridge.delivery.rendering import build_request
 from bridge.errors import RenderError, StoreUnavailableError
+from bridge.metrics import Metrics
 from bridge.routing.model import RoutesConfig
 from bridge.store import Claim, Outcome, Store
-
-if TYPE_CHECKING:  # bridge.metrics imports bridge.web, which imports this chain
-    from bridge.metrics import Metrics
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
@@ -53,16 +51,15 @@ class Dispatcher:
         routes: RoutesConfig,
         sender: Sender | None,
         settings: Settings,
+        contexts: ContextBuilder,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
-        asc: AscClient | None = None,
     ) -> None:
         """``sender`` None means dry-run: requests are rendered and recorded, never sent.
-        ``metrics``: where each attempt is counted (the web app's /metrics).
-        ``asc``: the App Store Connect API, for routes that enrich (``enrich: true``)."""
+        ``contexts``: what each delivery's templates see (App Store Connect details, review
+        times). ``metrics``: where each attempt is counted."""
         self.store = store
-        self.asc = asc
-        self.facts = KnownFacts(store=store, routes=routes, asc=asc, clock=clock)
+        self.contexts = contexts
         self.metrics = metrics
         self.routes = routes
         self.sender = sender
@@ -215,7 +212,7 @@ class Dispatcher:
                 "failed", started, 0.0, message=f"route {claim.route!r} is not in routes.yaml"
             )
         try:
-            known = self.facts.known(claim.event, claim.details, route)
+            context = self.contexts.for_delivery(claim.event, route, claim.details)
         except AscTransientError as exc:
             message = f"App Store Connect details: {exc.message}"
             later = self._retry(
@@ -225,7 +222,9 @@ class Dispatcher:
             if later.outcome == "retry":
                 return later
             # Past the retry horizon: waiting would lose the dispatch, send it without details.
-            known = self.facts.known(claim.event, claim.details, route, unavailable=message)
+            context = self.contexts.for_delivery(
+                claim.event, route, claim.details, unavailable=message
+            )
         except Exception as exc:  # a bug or a store outage must not lose the delivery
             log.exception("cannot prepare delivery %s", claim.delivery_id)
             message = f"{type(exc).__name__}: {exc}"
@@ -233,7 +232,9 @@ class Dispatcher:
                 claim, started=started, status=None, message=message, sent=None, retry_after=None
             )
         try:
-            request = build_request(route, claim.event, delivery_id=claim.delivery_id, known=known)
+            request = build_request(
+                route, claim.event, delivery_id=claim.delivery_id, context=context
+            )
         except RenderError as exc:
             return Outcome("failed", started, 0.0, message=f"cannot render: {exc}")
         sent = request.as_dict()

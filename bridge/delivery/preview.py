@@ -1,17 +1,24 @@
 """What a webhook body would do, without sending or storing anything: which routes match and
-the exact request each would send (``bridge simulate`` and the "Test a payload" page)."""
+the exact request each would send (``bridge simulate`` and the "Test a payload" page), and what
+a stored delivery will send before its first attempt (the delivery log). Every request shown
+is rendered with the same delivery context the dispatcher uses (:mod:`bridge.delivery.context`).
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.appstoreconnect.client import AscTransientError
+from bridge.delivery.context import ContextBuilder
 from bridge.delivery.rendering import build_request
 from bridge.errors import RenderError, UnknownSourceError
 from bridge.events import Event
 from bridge.providers import PROVIDERS
 from bridge.routing.matching import match, mismatches
 from bridge.routing.model import RoutesConfig
+from bridge.store import DeliveryRecord, EventDetail
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +47,17 @@ class Simulation:
         return {"event": self.event.as_dict(), "routes": routes}
 
 
-def simulate(routes: RoutesConfig, source: str, body: bytes) -> Simulation:
-    """Parse ``body`` as ``source``'s provider would (no signature check), match and render.
+def simulate(
+    routes: RoutesConfig,
+    source: str,
+    body: bytes,
+    *,
+    contexts: ContextBuilder | None = None,
+    now: float | None = None,
+) -> Simulation:
+    """Parse ``body`` as ``source``'s provider would (no signature check), match and render as
+    if it were received ``now`` (default: now). ``contexts``: the running bridge's, so that
+    stored details and review history count; None, a bridge with no database yet.
 
     Raises UnknownSourceError for a source not in routes.yaml, PayloadError for a body the
     provider refuses. A route whose templates fail is reported, not raised.
@@ -51,18 +67,48 @@ def simulate(routes: RoutesConfig, source: str, body: bytes) -> Simulation:
         known = ", ".join(routes.sources)
         raise UnknownSourceError(f"unknown source {source!r} (known: {known})")
     event = PROVIDERS[configured.provider].parse(body, source=source)
+    contexts = contexts or ContextBuilder.without_store(routes)
+    received_at = time.time() if now is None else now
     matched = match(routes, event)
     names = {route.name for route in matched}
     outcomes = []
     for number, route in enumerate(matched, start=1):
         try:
-            request = build_request(route, event, delivery_id=f"simulated-{number}")
+            context = contexts.for_body(event, route, now=received_at)
+            request = build_request(
+                route, event, delivery_id=f"simulated-{number}", context=context
+            )
             outcomes.append(RouteOutcome(route.name, request=request.as_dict()))
         except RenderError as exc:
             outcomes.append(RouteOutcome(route.name, error=str(exc)))
+        except AscTransientError as exc:
+            message = f"App Store Connect details not available yet: {exc.message}"
+            outcomes.append(RouteOutcome(route.name, error=message))
     unmatched = tuple(
         (route.name, tuple(mismatches(route, event)))
         for route in routes.routes
         if route.name not in names
     )
     return Simulation(event, tuple(outcomes), unmatched)
+
+
+def would_send(
+    routes: RoutesConfig, contexts: ContextBuilder, detail: EventDetail, delivery: DeliveryRecord
+) -> dict[str, Any]:
+    """The request a stored delivery sent (as recorded), or, before its first attempt, the one
+    it will send: rendered as the dispatcher renders it, with the same context (the details
+    are fetched and stored now when the route enriches and no delivery fetched them yet, so
+    the attempt sends exactly this)."""
+    if delivery.request is not None:
+        return {"request": delivery.request, "recorded": True}
+    route = routes.route(delivery.route)
+    if route is None:
+        return {"error": f"route {delivery.route!r} is no longer in routes.yaml"}
+    try:
+        context = contexts.for_delivery(detail.event, route, detail.details)
+        request = build_request(route, detail.event, delivery_id=delivery.id, context=context)
+    except RenderError as exc:
+        return {"error": f"cannot render: {exc}"}
+    except AscTransientError as exc:
+        return {"error": f"App Store Connect details not available yet: {exc.message}"}
+    return {"request": request.as_dict(), "recorded": False}

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Template
 
-from bridge.appstoreconnect.enrichment import summary, template_details
+from bridge.appstoreconnect.details import summary, template_details
+from bridge.delivery.context import EMPTY_CONTEXT, DeliveryContext
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.errors import RenderError
 from bridge.events import Event
@@ -37,36 +37,13 @@ CORRELATION_KEY = "bridge"
 DETAILS_KEY = "details"
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What bridge knows about an event beyond its webhook body."""
-
-    enriched: bool = False  # the route asked for App Store Connect details
-    details: Mapping[str, Any] | None = None  # what enrichment fetched (enrichment.fetch)
-    review: Mapping[str, Any] | None = None  # ReviewTimes.as_dict(), when in a review cycle
-
-    def standard_details(self) -> dict[str, Any] | None:
-        """``details`` of the standard payload: the compact resource facts and ``review``."""
-        found = summary(self.details) if self.details is not None else {}
-        if self.review is not None:
-            found["review"] = dict(self.review)
-        return found or None
-
-    @property
-    def in_standard_payload(self) -> bool:
-        return self.enriched or self.review is not None
-
-
-NOTHING_KNOWN = Known()
-
-
 def correlation(route: Route, delivery_id: str) -> dict[str, str]:
     """The ``bridge`` key every client_payload carries, tying a workflow run to its event."""
     return {"delivery_id": delivery_id, "route": route.name}
 
 
 def standard_payload(
-    event: Event, route: Route, delivery_id: str, known: Known = NOTHING_KNOWN
+    event: Event, route: Route, delivery_id: str, context: DeliveryContext = EMPTY_CONTEXT
 ) -> dict[str, Any]:
     """The client_payload sent when a route gives none (DESIGN.md): 9 keys, 10 with
     ``details`` (enrichment on, or review times known; null when enrichment found nothing)."""
@@ -81,39 +58,39 @@ def standard_payload(
         "timestamp": event.timestamp,
         CORRELATION_KEY: correlation(route, delivery_id),
     }
-    if known.in_standard_payload:
-        payload[DETAILS_KEY] = known.standard_details()
+    if context.in_standard_payload:
+        payload[DETAILS_KEY] = context.standard_details()
     return payload
 
 
-def template_context(
-    event: Event, route: Route, delivery_id: str, known: Known = NOTHING_KNOWN
+def template_variables(
+    event: Event, route: Route, delivery_id: str, context: DeliveryContext = EMPTY_CONTEXT
 ) -> dict[str, Any]:
     return {
-        "event": {**event.as_dict(), "review": known.review},
+        "event": {**event.as_dict(), "review": context.review},
         "payload": event.payload,
         "delivery": {"id": delivery_id, "route": route.name},
-        "details": template_details(known.details),
-        "summary": summary(known.details) if known.details is not None else {},
+        "details": template_details(context.details),
+        "summary": summary(context.details) if context.details is not None else {},
     }
 
 
 def build_request(
-    route: Route, event: Event, *, delivery_id: str, known: Known = NOTHING_KNOWN
+    route: Route, event: Event, *, delivery_id: str, context: DeliveryContext = EMPTY_CONTEXT
 ) -> DispatchRequest:
     """The request ``route`` sends for ``event``. Raises RenderError (see module docstring)."""
     spec = route.dispatch
-    context = template_context(event, route, delivery_id, known)
+    variables = template_variables(event, route, delivery_id, context)
     if isinstance(spec, RepositoryDispatch):
         if spec.client_payload is None:
-            client_payload = standard_payload(event, route, delivery_id, known)
+            client_payload = standard_payload(event, route, delivery_id, context)
         else:
-            client_payload = _render_mapping(spec.client_payload, context, "client_payload")
+            client_payload = _render_mapping(spec.client_payload, variables, "client_payload")
             client_payload[CORRELATION_KEY] = correlation(route, delivery_id)
         _check_client_payload(spec.event_type, client_payload)
         body: dict[str, Any] = {"event_type": spec.event_type, "client_payload": client_payload}
         return DispatchRequest("repository_dispatch", spec.repository, body)
-    inputs = _render_mapping(spec.inputs or {}, context, "inputs")
+    inputs = _render_mapping(spec.inputs or {}, variables, "inputs")
     _check_inputs(inputs)
     # return_run_details: GitHub answers 200 with the run's id and URL (2026-02-19 changelog)
     body = {"ref": spec.ref, "inputs": inputs, "return_run_details": True}
@@ -149,23 +126,23 @@ def _to_json(value: Any, where: str) -> str:
 
 
 def _render_mapping(
-    templates: Mapping[str, Any], context: Mapping[str, Any], where: str
+    templates: Mapping[str, Any], variables: Mapping[str, Any], where: str
 ) -> dict[str, Any]:
-    return {key: _render(value, context, f"{where}.{key}") for key, value in templates.items()}
+    return {key: _render(value, variables, f"{where}.{key}") for key, value in templates.items()}
 
 
-def _render(value: Any, context: Mapping[str, Any], where: str) -> Any:
+def _render(value: Any, variables: Mapping[str, Any], where: str) -> Any:
     if isinstance(value, str):
         if not is_template(value):
             return value
         try:
-            return _compile(value).render(context)
+            return _compile(value).render(variables)
         except Exception as exc:  # any error a user's template raises fails this delivery
             raise RenderError(f"{where}: {type(exc).__name__}: {exc}") from None
     if isinstance(value, Mapping):
-        return _render_mapping(value, context, where)
+        return _render_mapping(value, variables, where)
     if isinstance(value, list):
-        return [_render(v, context, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_render(v, variables, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
 
 

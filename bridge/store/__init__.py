@@ -152,6 +152,14 @@ class OutboxStats:
         return self.by_state.get("pending", 0)
 
 
+class EventFacts(Protocol):
+    def details(self, source: str, event_id: str) -> Details | None: ...
+
+    def save_details(self, source: str, event_id: str, details: Details) -> Details: ...
+
+    def instance_history(self, instance_type: str, instance_id: str) -> list[StateChange]: ...
+
+
 class Store(Protocol):
     def record_event(
         self, event: Event, body: bytes, routes: Sequence[str], *, now: float

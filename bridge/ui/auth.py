@@ -33,7 +33,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from bridge.intake.endpoint import state
+from bridge.services import current_services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -48,10 +48,9 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def configure(app: Flask) -> None:
+def configure(app: Flask, token: str | None) -> None:
     """Session settings (only when a token is set: no token, no key, no session) and the
     login/logout views."""
-    token = state_token(app)
     if token:
         app.secret_key = hmac.new(token.encode(), b"bridge session key v1", hashlib.sha256).digest()
         app.config.update(
@@ -65,11 +64,6 @@ def configure(app: Flask) -> None:
     app.add_template_global(csrf_token)
 
 
-def state_token(app: Flask) -> str | None:
-    token: str | None = app.extensions["bridge"].settings.admin_token
-    return token
-
-
 def tokens_match(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
@@ -80,7 +74,7 @@ def csrf_token() -> str:
 
 def guard() -> BaseResponse | tuple[str | Response, int] | None:
     """``before_request`` of every admin blueprint: None lets the request through."""
-    token = state().settings.admin_token
+    token = current_services().settings.admin_token
     if not token:
         return disabled()
     if "Authorization" in request.headers:
@@ -167,7 +161,7 @@ def _same_origin_with_csrf() -> bool:
 
 @bp.before_request
 def _enabled() -> tuple[str | Response, int] | None:
-    return None if state().settings.admin_token else disabled()
+    return None if current_services().settings.admin_token else disabled()
 
 
 bp.after_request(secure_headers)
@@ -183,7 +177,7 @@ def login() -> BaseResponse | str:
 
 @bp.post("/login")
 def login_submit() -> BaseResponse | tuple[str, int]:
-    token = state().settings.admin_token or ""
+    token = current_services().settings.admin_token or ""
     target = safe_next(request.form.get("next"))
     if not tokens_match(request.form.get("token", ""), token):
         log.warning("admin login failed from %s", request.remote_addr)

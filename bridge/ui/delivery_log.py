@@ -1,22 +1,20 @@
 """The delivery log: recent events with their deliveries, one event in detail, and the replay
-actions. Server-rendered (Jinja2, autoescaped), behind :mod:`bridge.admin_auth`."""
+actions. Server-rendered (Jinja2, autoescaped), behind :mod:`bridge.ui.auth`."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from bridge.appstoreconnect.enrichment import summary
-from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
-from bridge.delivery.rendering import Known, build_request
-from bridge.errors import RenderError
-from bridge.intake.endpoint import state
+from bridge.appstoreconnect.details import summary
+from bridge.appstoreconnect.review_times import stored_review
+from bridge.delivery.preview import would_send
 from bridge.providers import PROVIDERS
-from bridge.store import DeliveryRecord, DeliveryState, EventDetail, EventFilter
+from bridge.services import current_services
+from bridge.store import DeliveryState, EventFilter
 from bridge.ui.auth import guard, safe_next, secure_headers, wants_json
 
 bp = Blueprint("log", __name__)
@@ -36,11 +34,11 @@ def home() -> BaseResponse:
 
 @bp.get("/deliveries")
 def deliveries() -> str:
-    bridge = state()
+    services = current_services()
     filters = read_filters(request.args)
     before = _positive_int(request.args.get("before"))
-    page = bridge.store.list_events(filters, limit=PAGE_SIZE, before=before)
-    stats = bridge.store.outbox_stats(states=("pending", "failed"))
+    page = services.store.list_events(filters, limit=PAGE_SIZE, before=before)
+    stats = services.store.outbox_stats(states=("pending", "failed"))
     types = sorted({t for p in PROVIDERS.values() for t in p.EVENT_TYPES})
     return render_template(
         "deliveries.html",
@@ -50,34 +48,37 @@ def deliveries() -> str:
         before=before,
         stats=stats,
         states=STATES,
-        sources=sorted(bridge.routes.sources),
+        sources=sorted(services.routes.sources),
         event_types=types,
         refresh=REFRESH_SECONDS if request.args.get("refresh") == "on" else None,
         args={k: v for k, v in request.args.items() if k != "before"},
         now=time.time(),
-        dry_run=bridge.settings.dry_run,
+        dry_run=services.settings.dry_run,
     )
 
 
 @bp.get("/events/<source>/<path:event_id>")
 def event(source: str, event_id: str) -> str | tuple[str, int]:
-    detail = state().store.event_detail(source, event_id)
+    services = current_services()
+    store = services.store
+    detail = store.event_detail(source, event_id)
     if detail is None:
         message = f"No event {event_id!r} from source {source!r}: it may have been pruned."
         return render_template("message.html", title="Not found", message=message), 404
-    found = detail.details.data if detail.details is not None else None
+    previews = {
+        d.id: would_send(services.routes, services.contexts, detail, d)
+        for d in detail.record.deliveries
+    }
+    stored = detail.details or store.details(source, event_id)  # a preview may have fetched
     review = stored_review(
-        state().store,
-        event_type=detail.event.type,
-        instance=detail.event.instance,
-        event_id=detail.event.id,
+        store, event_type=detail.event.type, instance=detail.event.instance, event_id=event_id
     )
     return render_template(
         "event.html",
         detail=detail,
-        details=summary(found) if found is not None else None,
+        details=summary(stored.data) if stored is not None and stored.data is not None else None,
         review=review,
-        would_send={d.id: would_send(detail, d, review) for d in detail.record.deliveries},
+        would_send=previews,
         now=time.time(),
         here=request.path,
     )
@@ -85,10 +86,10 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
 
 @bp.post("/deliveries/<delivery_id>/replay")
 def replay(delivery_id: str) -> BaseResponse | tuple[Response, int]:
-    bridge = state()
-    count = bridge.store.requeue_delivery(delivery_id, now=time.time())
+    services = current_services()
+    count = services.store.requeue_delivery(delivery_id, now=time.time())
     if count:
-        bridge.dispatcher.wake()
+        services.dispatcher.wake()
     if wants_json():
         return jsonify(queued=count), 200 if count else 409
     if count:
@@ -104,10 +105,10 @@ def replay(delivery_id: str) -> BaseResponse | tuple[Response, int]:
 
 @bp.post("/deliveries/replay-failed")
 def replay_failed() -> BaseResponse | tuple[Response, int]:
-    bridge = state()
-    count = bridge.store.requeue_failed(now=time.time())
+    services = current_services()
+    count = services.store.requeue_failed(now=time.time())
     if count:
-        bridge.dispatcher.wake()
+        services.dispatcher.wake()
     if wants_json():
         return jsonify(queued=count), 200
     flash(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again.", "ok")
@@ -125,29 +126,6 @@ def read_filters(args: MultiDict[str, str]) -> EventFilter:
         state=state_arg if state_arg in STATES else None,
         search=search or None,
     )
-
-
-def would_send(
-    detail: EventDetail, delivery: DeliveryRecord, review: ReviewTimes | None = None
-) -> dict[str, Any]:
-    """The request a delivery sent (as recorded), or, before its first attempt, the one it
-    will send as routes.yaml renders it now."""
-    if delivery.request is not None:
-        return {"request": delivery.request, "recorded": True}
-    routes = state().routes
-    route = routes.route(delivery.route)
-    if route is None:
-        return {"error": f"route {delivery.route!r} is no longer in routes.yaml"}
-    known = Known(
-        enriched=routes.enriches(route, detail.event.source),
-        details=detail.details.data if detail.details is not None else None,
-        review=review.as_dict() if review is not None else None,
-    )
-    try:
-        request_ = build_request(route, detail.event, delivery_id=delivery.id, known=known)
-    except RenderError as exc:
-        return {"error": f"cannot render: {exc}"}
-    return {"request": request_.as_dict(), "recorded": False}
 
 
 def _positive_int(text: str | None) -> int | None:

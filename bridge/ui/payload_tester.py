@@ -5,12 +5,13 @@ the others do not, and exactly what each would send. Nothing is sent or stored (
 from __future__ import annotations
 
 import json
+import time
 
 from flask import Blueprint, render_template, request
 
 from bridge.delivery.preview import Simulation, simulate
 from bridge.errors import RequestError
-from bridge.intake.endpoint import state
+from bridge.services import current_services
 from bridge.ui.auth import guard, secure_headers
 
 bp = Blueprint("tester", __name__)
@@ -43,14 +44,17 @@ EXAMPLES = {
 
 @bp.route("/test-payload", methods=["GET", "POST"])
 def test_payload() -> str | tuple[str, int]:
-    sources = state().routes.sources
+    sources = current_services().routes.sources
     source = request.values.get("source") or next(iter(sources), "")
     body = request.form.get("body", "")
     result: Simulation | None = None
     error: str | None = None
     if request.method == "POST":
         try:
-            result = simulate(state().routes, source, body.encode())
+            services = current_services()
+            result = simulate(
+                services.routes, source, body.encode(), contexts=services.contexts, now=time.time()
+            )
         except RequestError as exc:
             error = exc.message
     elif source in sources:

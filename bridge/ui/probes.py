@@ -9,7 +9,7 @@ import logging
 from flask import Blueprint, Response, jsonify
 
 from bridge.errors import StoreUnavailableError
-from bridge.intake.endpoint import state
+from bridge.services import current_services
 
 log = logging.getLogger(__name__)
 bp = Blueprint("probes", __name__)
@@ -19,16 +19,16 @@ bp = Blueprint("probes", __name__)
 def readyz() -> tuple[Response, int]:
     """200 when the store answers, routes.yaml is loaded with at least one source, and the
     dispatcher runs (when this process runs one); 503 naming the checks that failed."""
-    bridge = state()
+    services = current_services()
     failed = []
     try:
-        bridge.store.ping()
+        services.store.ping()
     except StoreUnavailableError as exc:
         log.error("readiness: %s", exc)
         failed.append("store")
-    if not bridge.routes.sources:
+    if not services.routes.sources:
         failed.append("routes")
-    if bridge.settings.dispatcher and not bridge.dispatcher.running:
+    if services.settings.run_dispatcher and not services.dispatcher.running:
         failed.append("dispatcher")
     if failed:
         return jsonify(status="unavailable", failed=failed), 503

@@ -1,0 +1,212 @@
+"""The composition root: every long-lived part of a bridge process, built in one place from
+Settings and routes.yaml, and closed by one call.
+
+The web app (:func:`bridge.app.create_app`), ``bridge worker`` and every CLI command build a
+:class:`Services` and close it (``with build_services() as services: …``). Parts are built
+when first used, so ``bridge check`` opens no database and ``bridge events`` needs no GitHub
+credentials; :meth:`Services.close` stops and closes exactly what was built, in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from flask import current_app
+
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.enrichment import Enricher
+from bridge.appstoreconnect.reconcile_job import ReconcileJob
+from bridge.config import Settings
+from bridge.delivery.context import ContextBuilder
+from bridge.delivery.dispatcher import Dispatcher
+from bridge.delivery.github import GitHubClient
+from bridge.errors import ConfigError
+from bridge.metrics import Metrics
+from bridge.routing.model import RoutesConfig, load_routes
+from bridge.store import Store, open_store
+from bridge.store.sqlite import sqlite_path
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """What a running bridge holds. Attributes are built on first use (thread-safe only once
+    built: :func:`bridge.app.create_app` and ``bridge worker`` build theirs before starting
+    any thread)."""
+
+    def __init__(self, settings: Settings, routes: RoutesConfig) -> None:
+        self.settings = settings
+        self.routes = routes
+
+    @cached_property
+    def store(self) -> Store:
+        """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL) and
+        StoreUnavailableError."""
+        return open_store(self.settings.database_url, pool_size=self.settings.db_pool_size)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(frozenset(self.routes.sources))
+
+    @cached_property
+    def github(self) -> GitHubClient | None:
+        """The GitHub client; None in dry-run mode (or when no route dispatches at all).
+
+        Raises ConfigError when routes dispatch but no credentials are set: fail at start,
+        not at the first event.
+        """
+        settings = self.settings
+        if settings.dry_run:
+            return None
+        if not settings.github_configured:
+            if not self.routes.routes:
+                return None
+            raise ConfigError(
+                "routes.yaml dispatches to GitHub but no credentials are set: set GITHUB_TOKEN, "
+                "or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 to record "
+                "would-be requests without sending them"
+            )
+        return GitHubClient(
+            api_url=settings.github_api_url,
+            token=settings.github_token,
+            app_id=settings.github_app_id,
+            app_private_key=settings.github_app_private_key,
+            installation_id=settings.github_app_installation_id,
+            timeout=settings.github_timeout,
+        )
+
+    @cached_property
+    def asc(self) -> AscClient | None:
+        """The App Store Connect API client when a key is configured (None otherwise).
+
+        Raises ConfigError when routes.yaml enriches events or the reconcile job is on but the
+        key is missing, or when the key is configured only in part or unreadable.
+        """
+        missing = self.settings.asc_missing
+        if len(missing) == 3:
+            if self.routes.uses_asc_api:
+                raise ConfigError(
+                    "routes.yaml enriches App Store Connect events (`enrich: true`) but the API "
+                    f"key is not configured: set {', '.join(missing)} (README: App Store Connect "
+                    "API key)"
+                )
+            if self.settings.reconcile_interval:
+                raise ConfigError(
+                    "BRIDGE_RECONCILE_INTERVAL is set but the App Store Connect API key is not "
+                    f"configured: set {', '.join(missing)}"
+                )
+            return None
+        return AscClient.from_settings(self.settings)
+
+    def require_asc(self) -> AscClient:
+        """The App Store Connect API client, for commands that cannot work without it.
+        Raises ConfigError naming the variables to set."""
+        return self.asc or AscClient.from_settings(self.settings)
+
+    @cached_property
+    def contexts(self) -> ContextBuilder:
+        """What each delivery's templates see: one builder for sending and previewing."""
+        enricher = Enricher(self.asc, self.store)
+        return ContextBuilder(facts=self.store, routes=self.routes, enricher=enricher)
+
+    @cached_property
+    def preview_contexts(self) -> ContextBuilder:
+        """For bodies that are not stored (``bridge simulate``): :attr:`contexts` when the
+        database exists, else a builder over no stored facts, so a preview creates no
+        database."""
+        url = self.settings.database_url
+        if url.startswith("sqlite:") and not Path(sqlite_path(url)).exists():
+            return ContextBuilder.without_store(self.routes, self.asc)
+        return self.contexts
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            store=self.store,
+            routes=self.routes,
+            sender=self.github,
+            settings=self.settings,
+            contexts=self.contexts,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def reconciler(self) -> ReconcileJob | None:
+        """The periodic catch-up, when an App Store Connect key is configured."""
+        client = self.asc
+        if client is None:
+            return None
+        return ReconcileJob(client, self.store, self.routes, self.settings, self.dispatcher.wake)
+
+    def check(self) -> None:
+        """Build the clients and open the store now, so that a configuration error stops the
+        process at start rather than at the first event. Raises ConfigError,
+        StoreUnavailableError. (Builds no metrics: ``bridge serve`` checks in the gunicorn
+        master, where prometheus_client must not be imported yet; see bridge.metrics.)"""
+        _ = self.github, self.asc, self.store
+
+    def build(self) -> None:
+        """Build every part (no thread is started), so that no request thread has to."""
+        self.check()
+        _ = self.metrics, self.dispatcher, self.reconciler
+
+    def start(self) -> None:
+        """Start the background work: delivering, and catching up (when configured)."""
+        self.dispatcher.start()
+        if self.reconciler is not None:
+            self.reconciler.start()
+
+    def close(self) -> None:
+        """Stop the threads and close the connections that were started or opened, newest
+        first. Idempotent; every step runs even when an earlier one fails."""
+        built = self.__dict__  # what cached_property has built so far
+        for name in ("reconciler", "dispatcher", "github", "asc", "store"):
+            part = built.pop(name, None)
+            if part is None:
+                continue
+            try:
+                part.stop() if name in ("reconciler", "dispatcher") else part.close()
+            except Exception:
+                log.exception("closing the %s", name)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Defaults, then ``environ`` (``os.environ`` when None), then ``overrides`` by Settings
+    field name. Raises ConfigError naming what is wrong."""
+    env = os.environ if environ is None else environ
+    return Settings.from_env(env).with_overrides(overrides or {})
+
+
+def build_services(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Services:
+    """Settings and routes.yaml, loaded and validated; nothing opened or started yet.
+    Raises ConfigError (invalid settings or routes.yaml)."""
+    env = os.environ if environ is None else environ
+    settings = load_settings(env, overrides)
+    return Services(settings, load_routes(settings.routes_path, env))
+
+
+def current_services() -> Services:
+    """The running app's services (inside a request or app context)."""
+    services: Services = current_app.extensions["bridge"]
+    return services

@@ -1,0 +1,111 @@
+"""``GET /metrics`` (Prometheus text format 0.0.4) for holders of ``BRIDGE_METRICS_TOKEN`` or
+``BRIDGE_ADMIN_TOKEN`` (bearer); 404 when neither is set.
+
+The counters are :mod:`bridge.metrics`'s; the outbox gauges are read from the store at scrape
+time, so every instance reports the same figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from bridge.errors import StoreUnavailableError
+from bridge.metrics import Metrics
+from bridge.services import current_services
+from bridge.store import Store
+from bridge.ui.auth import bearer_token, tokens_match
+from bridge.version import __version__
+
+if TYPE_CHECKING:  # a type only (prometheus_client is imported after the fork: bridge.metrics)
+    from prometheus_client.metrics_core import Metric
+
+log = logging.getLogger(__name__)
+bp = Blueprint("metrics", __name__)
+
+# The text format every Prometheus version reads (generate_latest writes it).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STATES = ("pending", "delivered", "failed", "dry_run")
+WEBHOOK_ENDPOINT = "bridge.receive"
+
+
+class StoreCollector:
+    """Outbox gauges, read when scraped. A store outage is reported as
+    ``bridge_store_up 0``, not as a failed scrape."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+        info = GaugeMetricFamily("bridge_info", "bridge's version.", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        try:
+            stats = self.store.outbox_stats()
+        except StoreUnavailableError as exc:
+            log.error("metrics: %s", exc)
+            yield GaugeMetricFamily("bridge_store_up", "1 when the store answers.", value=0)
+            return
+        yield GaugeMetricFamily("bridge_store_up", "1 when the store answers.", value=1)
+        by_state = GaugeMetricFamily(
+            "bridge_deliveries", "Deliveries in the store, by state.", labels=["state"]
+        )
+        for name in STATES:
+            by_state.add_metric([name], stats.by_state.get(name, 0))  # type: ignore[call-overload]
+        yield by_state
+        yield GaugeMetricFamily(
+            "bridge_outbox_depth", "Deliveries waiting to be sent (pending).", value=stats.pending
+        )
+        oldest = 0.0 if stats.oldest_pending_at is None else time.time() - stats.oldest_pending_at
+        yield GaugeMetricFamily(
+            "bridge_outbox_oldest_pending_age_seconds",
+            "How long the longest-waiting pending delivery has been queued (0: none).",
+            value=max(0.0, oldest),
+        )
+
+
+def exposition(metrics: Metrics, store: Store) -> bytes:
+    """Every process's counters and the store's gauges, in the text format."""
+    from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
+
+    gauges = CollectorRegistry()
+    gauges.register(StoreCollector(store))
+    return generate_latest(metrics.counters()) + generate_latest(gauges)
+
+
+def register(app: Flask, metrics: Metrics) -> None:
+    """``GET /metrics`` and the webhook request counter."""
+
+    @app.after_request
+    def count_webhook(response: Response) -> Response:
+        if request.endpoint == WEBHOOK_ENDPOINT and request.view_args:
+            metrics.observe_response(str(request.view_args.get("source")), response.status_code)
+        return response
+
+    app.register_blueprint(bp)
+
+
+@bp.get("/metrics")
+def scrape() -> ResponseReturnValue:
+    services = current_services()
+    settings = services.settings
+    tokens = [t for t in (settings.metrics_token, settings.admin_token) if t]
+    if not tokens:
+        message = "metrics are disabled: set BRIDGE_METRICS_TOKEN or BRIDGE_ADMIN_TOKEN"
+        return jsonify(error=message), 404
+    given = bearer_token()
+    # Compared with every token, without stopping at the first match.
+    matches = [tokens_match(given or "", t) for t in tokens]
+    if given is None or not any(matches):
+        response = jsonify(error="unauthorized: send Authorization: Bearer <token>")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="bridge metrics"'
+        return response, 401
+    body = exposition(services.metrics, services.store)
+    return Response(body, 200, {"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
