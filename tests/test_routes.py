@@ -348,6 +348,13 @@ def test_unknown_provider(tmp_path: Path) -> None:
     assert "did you mean 'pgyer'?" in problem
 
 
+@pytest.mark.parametrize("provider", ["[pgyer]", "{name: pgyer}", "3"])
+def test_provider_that_is_not_a_name(tmp_path: Path, provider: str) -> None:
+    path = write(tmp_path, SOURCES.replace("provider: pgyer", f"provider: {provider}"))
+    problem = only_problem(path)
+    assert problem.startswith(f"{path}:6: sources.android-beta.provider: must be one of ")
+
+
 def test_bad_source_name(tmp_path: Path) -> None:
     path = write(tmp_path, SOURCES.replace("ios-app:", "ios app:"))
     problem = only_problem(path)

@@ -209,8 +209,8 @@ def _check(data: Any, report: Report) -> None:
 def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
     """Fail closed: a source must carry credentials of its own provider, one way."""
     provider = source.get("provider")
-    if provider not in _CREDENTIALS:
-        return
+    if not isinstance(provider, str) or provider not in _CREDENTIALS:
+        return  # the schema reports it (and a list or mapping is no key to look up)
     one, many = _CREDENTIALS[provider]
     article = "an" if provider[0] in "aeiou" else "a"
     for other, keys in _CREDENTIALS.items():
