@@ -107,13 +107,9 @@ class RoutesError(ConfigError):
         self.problems = problems
 
 
-# Which keys carry a provider's credentials: (one value, a list while rotating).
-_CREDENTIALS = {"appstoreconnect": ("secret", "secrets"), "pgyer": ("token", "tokens")}
 # What `when: {event.<field>: …}` may name: the normalized Event (DESIGN.md).
 _EVENT_FIELDS = ("source", "provider", "type", "id", "old_state", "new_state", "timestamp")
 _EVENT_PATHS = frozenset({*_EVENT_FIELDS, "instance", "instance.type", "instance.id"})
-# Every state value a provider puts in old_state/new_state; providers not listed send none.
-_STATES = {appstoreconnect.NAME: appstoreconnect.STATES}
 
 
 def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> RoutesConfig:
@@ -207,14 +203,15 @@ def _check(data: Any, report: Report) -> None:
 
 
 def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
-    """Fail closed: a source must carry credentials of its own provider, one way."""
+    """Fail closed: a source must carry credentials of its own provider, one way. The keys
+    are each provider's ``CREDENTIAL_KEYS``."""
     provider = source.get("provider")
-    if not isinstance(provider, str) or provider not in _CREDENTIALS:
+    if not isinstance(provider, str) or provider not in PROVIDERS:
         return  # the schema reports it (and a list or mapping is no key to look up)
-    one, many = _CREDENTIALS[provider]
+    one, many = PROVIDERS[provider].CREDENTIAL_KEYS
     article = "an" if provider[0] in "aeiou" else "a"
-    for other, keys in _CREDENTIALS.items():
-        for key in keys if other != provider else ():
+    for other, known in PROVIDERS.items():
+        for key in known.CREDENTIAL_KEYS if other != provider else ():
             if key in source:
                 takes = f"{article} {provider} source takes `{one}` or `{many}`"
                 report.problem((*here, key), f"`{key}` is for {other} sources; {takes}")
@@ -303,7 +300,7 @@ def _names(value: str | list[str] | None) -> frozenset[str] | None:
 def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
     sources = {}
     for name, raw in data["sources"].items():
-        one, many = _CREDENTIALS[raw["provider"]]
+        one, many = PROVIDERS[raw["provider"]].CREDENTIAL_KEYS
         secrets = (raw[one],) if one in raw else tuple(raw[many])
         sources[name] = Source(
             name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id")
@@ -372,12 +369,14 @@ def _warn_events(here: Path, value: object, providers: set[str] | None, report: 
 
 
 def _warn_states(here: Path, raw: dict[str, Any], provider: str, report: Report) -> None:
-    states = _STATES.get(provider)
+    """``from`` / ``to`` naming a state ``provider`` never sends (its ``STATES``), or given
+    for a provider whose events carry none."""
+    states = PROVIDERS[provider].STATES
     for key in ("from", "to"):
-        if key in raw and states is None:
+        if key in raw and not states:
             report.warning((*here, key), f"{provider} events carry no state: this never matches")
         for item, state in _strings((*here, key), raw.get(key) if states else None):
-            if states and state not in states:
+            if state not in states:
                 message = f"{report.show(item, state)} is not a state {provider} sends"
                 report.warning(item, message + suggest(state, states))
 
