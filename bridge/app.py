@@ -19,7 +19,8 @@ from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
 from bridge.intake import endpoint as web
 from bridge.metrics import Metrics
-from bridge.routing.model import RoutesConfig, load_routes
+from bridge.routing.load import load_routes
+from bridge.routing.model import RoutesConfig
 from bridge.store import open_store
 
 log = logging.getLogger(__name__)

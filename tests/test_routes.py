@@ -15,14 +15,9 @@ from jsonschema import Draft202012Validator
 
 from bridge.events import Event, Instance
 from bridge.providers import PROVIDERS
+from bridge.routing.load import load_routes
 from bridge.routing.matching import match
-from bridge.routing.model import (
-    RepositoryDispatch,
-    RoutesConfig,
-    RoutesError,
-    WorkflowDispatch,
-    load_routes,
-)
+from bridge.routing.model import RepositoryDispatch, RoutesConfig, RoutesError, WorkflowDispatch
 from tests.test_providers import provider_like
 
 REPO = Path(__file__).resolve().parents[1]
