@@ -114,10 +114,13 @@ def authenticate(
     query: Mapping[str, str],
     secrets: Sequence[str],
 ) -> None:
+    """Raises SignatureError unless ``X-Apple-Signature`` is the HMAC-SHA256 of ``body``
+    under one of ``secrets`` (several while rotating)."""
     verify_apple(body, header=headers.get(APPLE_SIGNATURE_HEADER.lower()), secrets=secrets)
 
 
 def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``X-Apple-Signature`` header App Store Connect would send with ``body``."""
     return {APPLE_SIGNATURE_HEADER: apple_signature(body, secret)}, {}
 
 

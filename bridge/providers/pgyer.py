@@ -49,10 +49,12 @@ def authenticate(
     query: Mapping[str, str],
     secrets: Sequence[str],
 ) -> None:
+    """Raises SignatureError unless the ``token`` query parameter is one of ``secrets``."""
     verify_token(query.get(TOKEN_PARAM), tokens=secrets, name=TOKEN_PARAM)
 
 
 def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``?token=`` Pgyer would carry in the webhook URL set up with ``secret``."""
     return {}, {TOKEN_PARAM: secret}
 
 

@@ -20,6 +20,7 @@ _EVENT_PATHS = frozenset({*_EVENT_FIELDS, "instance", "instance.type", "instance
 
 
 def _items(value: object) -> Iterator[tuple[str, Any]]:
+    """The entries of ``value`` when it is a mapping (the schema may have failed), else none."""
     yield from value.items() if isinstance(value, dict) else ()
 
 
@@ -35,9 +36,11 @@ def _strings(path: Path, value: object) -> Iterator[tuple[Path, str]]:
 
 
 def report_problems(data: Any, report: Report) -> None:
-    """Record in ``report`` what makes ``data`` (schema-checked or not) unloadable: duplicate
-    route names, unknown sources, webhooks given to two sources, a source's credentials,
-    ``when`` paths, the dispatch kind, templates that do not compile."""
+    """Record in ``report`` what makes ``data`` unloadable although the schema cannot tell:
+    duplicate route names, unknown sources, a webhook given to two sources, a source's
+    credentials, ``when`` paths, the dispatch kind, templates that do not compile. ``data``
+    may also break the schema (those problems are already reported), so every value is
+    type-checked before use."""
     sources = data.get("sources") if isinstance(data, dict) else None
     webhooks: dict[str, str] = {}
     for name, source in _items(sources):
@@ -87,8 +90,8 @@ def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
         return  # the schema reports it (and a list or mapping is no key to look up)
     one, many = PROVIDERS[provider].CREDENTIAL_KEYS
     article = "an" if provider[0] in "aeiou" else "a"
-    for other, known in PROVIDERS.items():
-        for key in known.CREDENTIAL_KEYS if other != provider else ():
+    for other, other_provider in PROVIDERS.items():
+        for key in other_provider.CREDENTIAL_KEYS if other != provider else ():
             if key in source:
                 takes = f"{article} {provider} source takes `{one}` or `{many}`"
                 report.problem((*here, key), f"`{key}` is for {other} sources; {takes}")
@@ -104,6 +107,7 @@ def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
 
 
 def _check_when_path(here: Path, key: str, report: Report) -> None:
+    """A ``when`` key is a dot path; under ``event.`` it names a field of the Event."""
     head, _, rest = key.partition(".")
     if "" in key.split("."):
         report.problem(here, "is not a dot path: a segment is empty")
@@ -217,6 +221,7 @@ def _warn_states(here: Path, raw: dict[str, Any], provider: str, report: Report)
 
 
 def _scalars(path: Path, value: object) -> Iterator[tuple[Path, object]]:
+    """The scalars of a "value or list of values", each with its own path."""
     if isinstance(value, list):
         yield from (((*path, i), item) for i, item in enumerate(value))
     else:

@@ -59,7 +59,8 @@ def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Rou
 # --- typed objects (the data is valid here) -----------------------------------------------
 
 
-def _names(value: str | list[str] | None) -> frozenset[str] | None:
+def _as_set(value: str | list[str] | None) -> frozenset[str] | None:
+    """A "name or list of names" as a set; None (the key is absent) stays None."""
     if value is None:
         return None
     return frozenset([value] if isinstance(value, str) else value)
@@ -77,14 +78,14 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
         )
     routes = []
     for raw in data.get("routes") or ():
-        events = _names(raw["event"])
+        events = _as_set(raw["event"])
         routes.append(
             Route(
                 name=raw["name"],
-                sources=_names(raw.get("source")),
+                sources=_as_set(raw.get("source")),
                 events=None if events is None or "*" in events else events,
-                from_states=_names(raw.get("from")),
-                to_states=_names(raw.get("to")),
+                from_states=_as_set(raw.get("from")),
+                to_states=_as_set(raw.get("to")),
                 when=tuple(
                     Condition(path, tuple(value) if isinstance(value, list) else (value,))
                     for path, value in (raw.get("when") or {}).items()

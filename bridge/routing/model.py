@@ -45,7 +45,8 @@ Dispatch = RepositoryDispatch | WorkflowDispatch
 class Condition:
     """``when: {path: value-or-list}``: the field at ``path`` equals one of ``values``.
 
-    ``values`` hold the YAML scalars as parsed; :func:`match` compares them leniently across
+    ``values`` hold the YAML scalars as parsed; :func:`bridge.routing.matching.match`
+    compares them leniently across
     YAML and JSON forms (``2.4`` equals ``"2.4"``; booleans only equal booleans)."""
 
     path: str
