@@ -28,7 +28,8 @@ from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
 from bridge.metrics import Metrics
-from bridge.routing.model import RoutesConfig, load_routes
+from bridge.routing.load import load_routes
+from bridge.routing.model import RoutesConfig
 from bridge.store import Store, open_store
 from bridge.store.sqlite import sqlite_path
 

@@ -15,10 +15,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
+from bridge.providers import PROVIDERS
 from bridge.store import Details
 from tests.conftest import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, bridge, sample, signed
 from tests.fake_github import FakeGitHub
 from tests.test_admin_auth import TOKEN, log_in
+from tests.test_providers import provider_like
 
 BUILD = sample("appstoreconnect/build-upload-complete.json")
 BUILD_ID = "0b9a7c1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d"
@@ -300,6 +302,31 @@ def test_payload_tester_shows_matches_requests_and_why_others_do_not(operator: O
     reason = esc(f"to is 'READY_FOR_DISTRIBUTION', the route wants {wants}")
     assert f"<strong>rejected</strong>: {reason}" in page
     assert bridge(operator.app).store.recent_events(limit=1) == []  # nothing stored
+
+
+@pytest.mark.parametrize(("source", "route"), [("ios", "build-complete"), ("beta", "new-build")])
+def test_payload_tester_starts_from_the_example_of_the_source_provider(
+    operator: Operator, source: str, route: str
+) -> None:
+    provider = PROVIDERS[bridge(operator.app).routes.sources[source].provider]
+    form = operator.page(f"/test-payload?source={source}")
+    example = json.dumps(provider.EXAMPLE, indent=2)
+    assert f">{esc(example)}</textarea>" in form
+    response = operator.client.post(
+        "/test-payload", data={"csrf_token": operator.csrf, "source": source, "body": example}
+    )
+    assert response.status_code == 200
+    assert "1 matching route" in response.text
+    assert f"<h3>{route}</h3>" in response.text
+
+
+def test_payload_tester_reads_the_example_from_the_provider(
+    operator: Operator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = {"type": "updateVersion", "title": "registered in this test"}
+    monkeypatch.setitem(PROVIDERS, "pgyer", provider_like("pgyer", EXAMPLE=example))
+    form = operator.page("/test-payload?source=beta")
+    assert esc(json.dumps(example, indent=2)) in form
 
 
 def test_payload_tester_reports_a_bad_body_and_render_errors(operator: Operator) -> None:

@@ -16,8 +16,8 @@ from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.providers import PROVIDERS
+from bridge.routing.load import load_routes
 from bridge.routing.matching import match
-from bridge.routing.model import load_routes
 from bridge.store import DeliveryRecord
 from bridge.store.sqlite import SQLiteStore
 from tests.conftest import sample

@@ -23,7 +23,8 @@ from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
 from bridge.intake.ingest import ingest
-from bridge.routing.model import RoutesError, load_routes
+from bridge.routing.load import load_routes
+from bridge.routing.model import RoutesError
 from bridge.store import DeliveryRecord
 from bridge.store.sqlite import SQLiteStore
 from tests.conftest import ASC_SECRET, sample, signed

@@ -1,14 +1,18 @@
+import ast
+import inspect
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bridge.errors import PayloadError
 from bridge.events import Instance
-from bridge.providers import PROVIDERS, appstoreconnect, pgyer
+from bridge.providers import PROVIDERS, Provider, appstoreconnect, pgyer
 
 SAMPLES = Path(__file__).parent / "samples"
+BRIDGE = Path(__file__).resolve().parents[1] / "bridge"
 ASC = PROVIDERS["appstoreconnect"]
 PGYER = PROVIDERS["pgyer"]
 
@@ -235,3 +239,102 @@ def test_credentials_round_trip() -> None:
     headers, query = PGYER.credentials(body, "tok")
     assert query == {pgyer.TOKEN_PARAM: "tok"}
     PGYER.authenticate(body, headers=headers, query=query, secrets=["tok"])
+
+
+# --- what each provider declares (routing, the schema and the payload tester read it) ------
+
+PROVIDER_MEMBERS = [
+    *Provider.__annotations__,
+    *(n for n, v in vars(Provider).items() if inspect.isfunction(v) and not n.startswith("_")),
+]
+
+
+def provider_like(name: str, **declared: Any) -> Any:
+    """``PROVIDERS[name]`` with some declarations replaced: a provider that exists only in the
+    test that registers it (``monkeypatch.setitem(PROVIDERS, name, ...)``)."""
+    real = PROVIDERS[name]
+    unknown = set(declared) - set(PROVIDER_MEMBERS)
+    assert not unknown, f"not a member of Provider: {unknown}"
+    return SimpleNamespace(**{**{m: getattr(real, m) for m in PROVIDER_MEMBERS}, **declared})
+
+
+def test_the_provider_protocol() -> None:
+    assert PROVIDER_MEMBERS == [
+        "NAME", "EVENT_TYPES", "STATES_BY_EVENT_TYPE", "STATES", "CREDENTIAL_KEYS", "EXAMPLE",
+        "authenticate", "parse", "credentials",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(PROVIDERS))
+def test_a_provider_is_registered_under_its_name_with_every_member(name: str) -> None:
+    provider = PROVIDERS[name]
+    assert name == provider.NAME
+    assert all(hasattr(provider, member) for member in PROVIDER_MEMBERS)
+
+
+@pytest.mark.parametrize("name", list(PROVIDERS))
+def test_states_are_declared_per_event_type(name: str) -> None:
+    provider = PROVIDERS[name]
+    assert set(provider.STATES_BY_EVENT_TYPE) == provider.EVENT_TYPES
+    every_state = frozenset().union(*provider.STATES_BY_EVENT_TYPE.values())
+    assert every_state == provider.STATES
+
+
+def test_appstoreconnect_states_follow_the_event_type() -> None:
+    states = appstoreconnect.STATES_BY_EVENT_TYPE
+    assert "READY_FOR_DISTRIBUTION" in states["appStoreVersionAppVersionStateUpdated"]
+    assert "READY_FOR_DISTRIBUTION" not in states["buildUploadStateUpdated"]
+    assert states["buildUploadStateUpdated"] == {"AWAITING_UPLOAD", "PROCESSING", "FAILED", "COMPLETE"}  # fmt: skip
+    assert "BETA_APPROVED" in states["buildBetaDetailExternalBuildStateUpdated"]
+    assert states["betaFeedbackCrashSubmissionCreated"] == frozenset()
+    assert not pgyer.STATES  # Pgyer reports no state transitions
+
+
+@pytest.mark.parametrize(
+    "sample",
+    sorted(
+        p.relative_to(SAMPLES).as_posix()
+        for p in SAMPLES.glob("*/*.json")
+        if not p.name.startswith("api-")
+    ),
+)
+def test_every_sample_carries_states_its_event_type_declares(sample: str) -> None:
+    provider = PROVIDERS[sample.partition("/")[0]]
+    event = provider.parse((SAMPLES / sample).read_bytes(), source="s")
+    declared = provider.STATES_BY_EVENT_TYPE[event.type]
+    assert {event.old_state, event.new_state} - {None} <= declared
+
+
+def test_credential_keys_are_distinct_across_providers() -> None:
+    keys = [key for provider in PROVIDERS.values() for key in provider.CREDENTIAL_KEYS]
+    assert len(keys) == len(set(keys)) == 2 * len(PROVIDERS)
+    assert appstoreconnect.CREDENTIAL_KEYS == ("secret", "secrets")
+    assert pgyer.CREDENTIAL_KEYS == ("token", "tokens")
+
+
+@pytest.mark.parametrize("name", list(PROVIDERS))
+def test_the_example_is_an_event_of_the_provider(name: str) -> None:
+    provider = PROVIDERS[name]
+    event = provider.parse(json.dumps(provider.EXAMPLE).encode(), source="s")
+    assert event.provider == name
+    assert event.type in provider.EVENT_TYPES
+    assert {event.old_state, event.new_state} - {None} <= provider.STATES_BY_EVENT_TYPE[event.type]
+
+
+def test_routing_and_the_payload_tester_name_no_provider_knowledge() -> None:
+    """They read names, credential keys, event types and states from PROVIDERS: a provider's
+    knowledge written out as a literal there would go stale when a provider changes."""
+    declared = set(PROVIDERS) | {
+        item
+        for provider in PROVIDERS.values()
+        for item in (*provider.CREDENTIAL_KEYS, *provider.EVENT_TYPES, *provider.STATES)
+    }
+    modules = [*sorted((BRIDGE / "routing").glob("*.py")), BRIDGE / "ui" / "payload_tester.py"]
+    for module in modules:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        literals = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        }
+        assert not literals & declared, module.relative_to(BRIDGE.parent)

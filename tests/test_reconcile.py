@@ -23,7 +23,8 @@ from bridge.cli import cli
 from bridge.config import Settings
 from bridge.errors import ConfigError
 from bridge.intake.ingest import ingest
-from bridge.routing.model import RoutesConfig, load_routes
+from bridge.routing.load import load_routes
+from bridge.routing.model import RoutesConfig
 from bridge.store import Store, open_store
 from tests.conftest import sample
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key

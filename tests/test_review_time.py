@@ -19,7 +19,7 @@ from bridge.appstoreconnect.review_times import (
 )
 from bridge.events import Instance
 from bridge.intake.ingest import ingest
-from bridge.routing.model import load_routes
+from bridge.routing.load import load_routes
 from bridge.store import StateChange, Store
 from tests.conftest import sample
 

@@ -14,14 +14,11 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from bridge.events import Event, Instance
+from bridge.providers import PROVIDERS
+from bridge.routing.load import load_routes
 from bridge.routing.matching import match
-from bridge.routing.model import (
-    RepositoryDispatch,
-    RoutesConfig,
-    RoutesError,
-    WorkflowDispatch,
-    load_routes,
-)
+from bridge.routing.model import RepositoryDispatch, RoutesConfig, RoutesError, WorkflowDispatch
+from tests.test_providers import provider_like
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -348,6 +345,13 @@ def test_unknown_provider(tmp_path: Path) -> None:
     assert "did you mean 'pgyer'?" in problem
 
 
+@pytest.mark.parametrize("provider", ["[pgyer]", "{name: pgyer}", "3"])
+def test_provider_that_is_not_a_name(tmp_path: Path, provider: str) -> None:
+    path = write(tmp_path, SOURCES.replace("provider: pgyer", f"provider: {provider}"))
+    problem = only_problem(path)
+    assert problem.startswith(f"{path}:6: sources.android-beta.provider: must be one of ")
+
+
 def test_bad_source_name(tmp_path: Path) -> None:
     path = write(tmp_path, SOURCES.replace("ios-app:", "ios app:"))
     problem = only_problem(path)
@@ -503,6 +507,47 @@ def test_state_on_a_pgyer_route_never_matches(tmp_path: Path) -> None:
     routes = ROUTE.replace("buildUploadStateUpdated", "updateVersion") + "    from: ANYTHING\n"
     (warning,) = warnings_of(tmp_path, routes)
     assert warning.endswith(":14: routes[0].from: pgyer events carry no state: this never matches")
+
+
+def test_states_are_the_ones_the_provider_declares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published = frozenset({"PUBLISHED"})
+    monkeypatch.setitem(
+        PROVIDERS,
+        "pgyer",
+        provider_like("pgyer", STATES_BY_EVENT_TYPE={"updateVersion": published}, STATES=published),
+    )
+    routes = ROUTE.replace("buildUploadStateUpdated", "updateVersion") + "    to: PUBLISHD\n"
+    (warning,) = warnings_of(tmp_path, routes)
+    assert warning.endswith(
+        ":14: routes[0].to: 'PUBLISHD' is not a state pgyer sends; did you mean 'PUBLISHED'?"
+    )
+
+
+def test_credential_keys_are_the_ones_each_provider_declares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        PROVIDERS,
+        "appstoreconnect",
+        provider_like("appstoreconnect", CREDENTIAL_KEYS=("token", "tokens")),
+    )
+    monkeypatch.setitem(
+        PROVIDERS, "pgyer", provider_like("pgyer", CREDENTIAL_KEYS=("secret", "secrets"))
+    )
+    swapped = SOURCES.replace("secret: s3cret", "tokens: [s3cret, old]")
+    config = load_routes(write(tmp_path, swapped.replace("token: t0ken", "secret: t0ken")), {})
+    assert config.sources["ios-app"].secrets == ("s3cret", "old")
+    assert config.sources["android-beta"].secrets == ("t0ken",)
+    assert [p.split(": ", 1)[1] for p in problems_of(write(tmp_path, SOURCES))] == [
+        "sources.ios-app: an appstoreconnect source needs `token` or `tokens`",
+        "sources.ios-app.secret: `secret` is for pgyer sources; "
+        "an appstoreconnect source takes `token` or `tokens`",
+        "sources.android-beta: a pgyer source needs `secret` or `secrets`",
+        "sources.android-beta.token: `token` is for appstoreconnect sources; "
+        "a pgyer source takes `secret` or `secrets`",
+    ]
 
 
 def test_unquoted_number_that_reads_differently(tmp_path: Path) -> None:
@@ -716,6 +761,25 @@ def test_schema_is_valid_and_documents_every_property() -> None:
             documented = {**defs.get(ref, {}), **prop}
             assert documented.get("title"), name
             assert documented.get("description"), name
+
+
+def test_schema_declares_what_the_providers_declare() -> None:
+    """Editors read routes.schema.json as a file, so it names the providers and their
+    credential keys itself; they must be the ones PROVIDERS declares."""
+    schema = json.loads((REPO / "bridge" / "routing" / "routes.schema.json").read_text("utf-8"))
+    source = schema["$defs"]["source"]["properties"]
+    assert source["provider"]["enum"] == list(PROVIDERS)
+    credential_keys = set()
+    for name, provider in PROVIDERS.items():
+        one, many = provider.CREDENTIAL_KEYS
+        assert source[one]["$ref"] == "#/$defs/nonEmptyString", one
+        assert source[many]["type"] == "array", many
+        assert source[many]["minItems"] == 1, many
+        assert source[many]["items"] == {"$ref": "#/$defs/nonEmptyString"}, many
+        assert f"({name}" in source[one]["title"]
+        assert f"({name}" in source[many]["title"]
+        credential_keys |= {one, many}
+    assert set(source) - credential_keys == {"provider", "enrich", "webhook_id"}
 
 
 def test_repo_root_schema_is_the_package_schema() -> None:

@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from bridge.providers import PROVIDERS
+from bridge.routing.load import load_routes
 from bridge.routing.matching import match
-from bridge.routing.model import RepositoryDispatch, RoutesConfig, load_routes
+from bridge.routing.model import RepositoryDispatch, RoutesConfig
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,8 @@ import pytest
 
 from bridge.delivery.preview import simulate
 from bridge.errors import PayloadError, UnknownSourceError
-from bridge.routing.model import RoutesConfig, load_routes
+from bridge.routing.load import load_routes
+from bridge.routing.model import RoutesConfig
 from tests.conftest import sample
 
 ROUTES = """\

@@ -12,7 +12,8 @@ import click
 
 from bridge.config import Settings
 from bridge.errors import ConfigError, StoreUnavailableError
-from bridge.routing.model import RoutesConfig, load_routes
+from bridge.routing.load import load_routes
+from bridge.routing.model import RoutesConfig
 from bridge.services import Services
 
 

@@ -16,48 +16,82 @@ from bridge.providers.jsonbody import parse_object, text_field
 from bridge.providers.signatures import APPLE_SIGNATURE_HEADER, apple_signature, verify_apple
 
 NAME = "appstoreconnect"
+CREDENTIAL_KEYS: tuple[str, str] = ("secret", "secrets")
 
 PING = "webhookPingCreated"
 
-# WebhookEventType (App Store Connect API 4.4.1), as delivered in data.type (camelCase).
-EVENT_TYPES: frozenset[str] = frozenset(
+# The state enums of App Store Connect API 4.4.1, each after its OpenAPI schema's name.
+# AppVersionState
+_APP_VERSION = frozenset(
     {
-        PING,
-        "appStoreVersionAppVersionStateUpdated",
-        "buildUploadStateUpdated",
-        "buildBetaDetailExternalBuildStateUpdated",
-        "betaFeedbackScreenshotSubmissionCreated",
-        "betaFeedbackCrashSubmissionCreated",
-        "backgroundAssetVersionStateUpdated",
-        "backgroundAssetVersionInternalBetaReleaseCreated",
-        "backgroundAssetVersionExternalBetaReleaseStateUpdated",
-        "backgroundAssetVersionAppStoreReleaseStateUpdated",
-        "alternativeDistributionPackageVersionCreated",
-        "alternativeDistributionPackageAvailableUpdated",
-        "alternativeDistributionTerritoryAvailabilityUpdated",
-    }
-)
-
-# Every state value an event can carry (AppVersionState, BuildUploadState, ExternalBetaState,
-# BackgroundAssetVersion*State), for routes.yaml typo warnings.
-STATES: frozenset[str] = frozenset(
-    {
-        # AppVersionState
         "ACCEPTED", "DEVELOPER_REJECTED", "IN_REVIEW", "INVALID_BINARY", "METADATA_REJECTED",
         "PENDING_APPLE_RELEASE", "PENDING_DEVELOPER_RELEASE", "PREPARE_FOR_SUBMISSION",
         "PROCESSING_FOR_DISTRIBUTION", "READY_FOR_DISTRIBUTION", "READY_FOR_REVIEW", "REJECTED",
         "REPLACED_WITH_NEW_VERSION", "WAITING_FOR_EXPORT_COMPLIANCE", "WAITING_FOR_REVIEW",
-        # BuildUploadState, BackgroundAssetVersionState
-        "AWAITING_UPLOAD", "PROCESSING", "FAILED", "COMPLETE",
-        # ExternalBetaState
-        "PROCESSING_EXCEPTION", "MISSING_EXPORT_COMPLIANCE", "READY_FOR_BETA_TESTING",
-        "IN_BETA_TESTING", "EXPIRED", "READY_FOR_BETA_SUBMISSION", "IN_EXPORT_COMPLIANCE_REVIEW",
-        "WAITING_FOR_BETA_REVIEW", "IN_BETA_REVIEW", "BETA_REJECTED", "BETA_APPROVED",
-        "NOT_APPLICABLE",
-        # BackgroundAssetVersion{ExternalBeta,AppStore,InternalBeta}Release states
+    }
+)  # fmt: skip
+# BuildUploadState
+_BUILD_UPLOAD = frozenset({"AWAITING_UPLOAD", "PROCESSING", "FAILED", "COMPLETE"})
+# ExternalBetaState
+_EXTERNAL_BETA = frozenset(
+    {
+        "PROCESSING", "PROCESSING_EXCEPTION", "MISSING_EXPORT_COMPLIANCE",
+        "READY_FOR_BETA_TESTING", "IN_BETA_TESTING", "EXPIRED", "READY_FOR_BETA_SUBMISSION",
+        "IN_EXPORT_COMPLIANCE_REVIEW", "WAITING_FOR_BETA_REVIEW", "IN_BETA_REVIEW",
+        "BETA_REJECTED", "BETA_APPROVED", "NOT_APPLICABLE",
+    }
+)  # fmt: skip
+# BackgroundAssetVersionState
+_ASSET_VERSION = frozenset({"AWAITING_UPLOAD", "PROCESSING", "FAILED", "COMPLETE"})
+# BackgroundAssetVersionExternalBetaReleaseState
+_ASSET_EXTERNAL_BETA_RELEASE = frozenset(
+    {
+        "READY_FOR_BETA_SUBMISSION", "WAITING_FOR_REVIEW", "IN_REVIEW", "REJECTED",
         "PROCESSING_FOR_TESTING", "READY_FOR_TESTING", "SUPERSEDED",
     }
 )  # fmt: skip
+# BackgroundAssetVersionAppStoreReleaseState
+_ASSET_APP_STORE_RELEASE = frozenset(
+    {
+        "PREPARE_FOR_SUBMISSION", "READY_FOR_REVIEW", "WAITING_FOR_REVIEW", "IN_REVIEW",
+        "ACCEPTED", "REJECTED", "PROCESSING_FOR_DISTRIBUTION", "READY_FOR_DISTRIBUTION",
+        "SUPERSEDED",
+    }
+)  # fmt: skip
+
+# WebhookEventType (App Store Connect API 4.4.1) as delivered in data.type (camelCase), plus
+# the ping, each with the states it carries:
+# https://developer.apple.com/documentation/appstoreconnectapi/webhook-events
+STATES_BY_EVENT_TYPE: Mapping[str, frozenset[str]] = {
+    PING: frozenset(),
+    "appStoreVersionAppVersionStateUpdated": _APP_VERSION,
+    "buildUploadStateUpdated": _BUILD_UPLOAD,
+    "buildBetaDetailExternalBuildStateUpdated": _EXTERNAL_BETA,
+    "betaFeedbackScreenshotSubmissionCreated": frozenset(),
+    "betaFeedbackCrashSubmissionCreated": frozenset(),
+    "backgroundAssetVersionStateUpdated": _ASSET_VERSION,
+    "backgroundAssetVersionInternalBetaReleaseCreated": frozenset(),
+    "backgroundAssetVersionExternalBetaReleaseStateUpdated": _ASSET_EXTERNAL_BETA_RELEASE,
+    "backgroundAssetVersionAppStoreReleaseStateUpdated": _ASSET_APP_STORE_RELEASE,
+    "alternativeDistributionPackageVersionCreated": frozenset(),
+    "alternativeDistributionPackageAvailableUpdated": frozenset(),
+    "alternativeDistributionTerritoryAvailabilityUpdated": frozenset(),
+}
+EVENT_TYPES: frozenset[str] = frozenset(STATES_BY_EVENT_TYPE)
+STATES: frozenset[str] = frozenset().union(*STATES_BY_EVENT_TYPE.values())
+
+# A build upload that finished processing.
+EXAMPLE: Mapping[str, Any] = {
+    "data": {
+        "type": "buildUploadStateUpdated",
+        "id": "00000000-0000-4000-8000-000000000001",
+        "version": 1,
+        "attributes": {"oldState": "PROCESSING", "newState": "COMPLETE"},
+        "relationships": {
+            "instance": {"data": {"type": "buildUploads", "id": "example-build-upload"}}
+        },
+    }
+}
 
 # Apple names the state attributes differently per event type. The documented pair is tried
 # first, then the others, so a payload that drifts (e.g. a buildUploadStateUpdated carrying
@@ -80,10 +114,13 @@ def authenticate(
     query: Mapping[str, str],
     secrets: Sequence[str],
 ) -> None:
+    """Raises SignatureError unless ``X-Apple-Signature`` is the HMAC-SHA256 of ``body``
+    under one of ``secrets`` (several while rotating)."""
     verify_apple(body, header=headers.get(APPLE_SIGNATURE_HEADER.lower()), secrets=secrets)
 
 
 def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``X-Apple-Signature`` header App Store Connect would send with ``body``."""
     return {APPLE_SIGNATURE_HEADER: apple_signature(body, secret)}, {}
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from bridge.errors import PayloadError
 from bridge.events import Event
@@ -19,9 +20,23 @@ from bridge.providers.jsonbody import parse_object, text_field
 from bridge.providers.signatures import verify_token
 
 NAME = "pgyer"
+CREDENTIAL_KEYS: tuple[str, str] = ("token", "tokens")
 TOKEN_PARAM = "token"  # noqa: S105  (the query parameter's name, not a secret)
 
 EVENT_TYPES: frozenset[str] = frozenset({"updateVersion", "feedback", "crashlog"})
+# Pgyer reports no state transitions: old_state and new_state stay None.
+STATES_BY_EVENT_TYPE: Mapping[str, frozenset[str]] = dict.fromkeys(EVENT_TYPES, frozenset())
+STATES: frozenset[str] = frozenset()
+
+# A new version on Pgyer, with the fields routes usually read.
+EXAMPLE: Mapping[str, Any] = {
+    "type": "updateVersion",
+    "title": "Example",
+    "os_version": "2.4",
+    "build_version": "139",
+    "device_type": "Android",
+    "timestamp": 1444361118,
+}
 
 # Pgyer's Chinese ``action`` labels, for payloads without ``type``.
 _ACTION_TYPES = {"应用更新": "updateVersion", "应用反馈": "feedback", "Crash log": "crashlog"}
@@ -34,10 +49,12 @@ def authenticate(
     query: Mapping[str, str],
     secrets: Sequence[str],
 ) -> None:
+    """Raises SignatureError unless the ``token`` query parameter is one of ``secrets``."""
     verify_token(query.get(TOKEN_PARAM), tokens=secrets, name=TOKEN_PARAM)
 
 
 def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``?token=`` Pgyer would carry in the webhook URL set up with ``secret``."""
     return {}, {TOKEN_PARAM: secret}
 
 

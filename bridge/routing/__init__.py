@@ -1,2 +1,2 @@
-"""routes.yaml: the document (line numbers, ``${VAR}``), its JSON schema, the typed model,
-the checks, matching an event to routes, and the sandboxed template environment."""
+"""routes.yaml: the document (line numbers, ``${VAR}``), its JSON schema, the checks, loading it
+into the typed model, matching an event to routes, and the sandboxed template environment."""

@@ -1,9 +1,9 @@
 """routes.yaml as a document: YAML with line numbers and ``${VAR}`` interpolation.
 
-:mod:`bridge.routes_schema` validates it against ``routes.schema.json`` and
-:mod:`bridge.routes` builds typed objects on top; this module only says *where* a document is
-wrong. Everything here collects problems in a :class:`Report` instead of raising, so that one
-load names every problem at once.
+:mod:`bridge.routing.schema` validates it against ``routes.schema.json`` and
+:mod:`bridge.routing.load` builds typed objects on top; this module only says *where* a
+document is wrong. Everything here collects problems in a :class:`Report` instead of
+raising, so that one load names every problem at once.
 """
 
 from __future__ import annotations

@@ -11,35 +11,13 @@ from flask import Blueprint, render_template, request
 
 from bridge.delivery.preview import Simulation, simulate
 from bridge.errors import RequestError
+from bridge.providers import PROVIDERS
 from bridge.services import current_services
 from bridge.ui.auth import guard, secure_headers
 
 bp = Blueprint("tester", __name__)
 bp.before_request(guard)
 bp.after_request(secure_headers)
-
-# A starting point per provider, offered when the text area is empty.
-EXAMPLES = {
-    "appstoreconnect": {
-        "data": {
-            "type": "buildUploadStateUpdated",
-            "id": "00000000-0000-4000-8000-000000000001",
-            "version": 1,
-            "attributes": {"oldState": "PROCESSING", "newState": "COMPLETE"},
-            "relationships": {
-                "instance": {"data": {"type": "buildUploads", "id": "example-build-upload"}}
-            },
-        }
-    },
-    "pgyer": {
-        "type": "updateVersion",
-        "title": "Example",
-        "os_version": "2.4",
-        "build_version": "139",
-        "device_type": "Android",
-        "timestamp": 1444361118,
-    },
-}
 
 
 @bp.route("/test-payload", methods=["GET", "POST"])
@@ -58,7 +36,7 @@ def test_payload() -> str | tuple[str, int]:
         except RequestError as exc:
             error = exc.message
     elif source in sources:
-        body = json.dumps(EXAMPLES.get(sources[source].provider, {}), indent=2)
+        body = json.dumps(PROVIDERS[sources[source].provider].EXAMPLE, indent=2)
     page = render_template(
         "test_payload.html",
         sources=sources,
