@@ -1,8 +1,8 @@
 """App Store Connect enrichment: fetch the resource an event is about, once per event.
 
 Webhooks carry an id and a state; which version, which build number and why an upload failed
-are only in the API (protocols.md §1.2). :func:`fetch` asks for the instance by its type and
-id (never by a URL from the payload) and returns what is stored with the event:
+are only in the API (docs/protocols.md, "Event types"). :func:`fetch` asks for the instance by its
+type and id (never by a URL from the payload) and returns what is stored with the event:
 ``{"type", "id", "attributes", "build"?, "crash_log"?}``. :func:`summary` turns that into the
 compact ``details`` object of the standard payload, in the shape the Fastfile's
 ``asc_details`` lane writes (workflows-examples/README.md, "What the workflows receive").

@@ -1,6 +1,6 @@
 """routes.yaml: load and validate it into typed objects (matching: ``bridge.matching``).
 
-The contract is DESIGN.md, "Contract: routes.yaml"; the shape of the file is
+The contract is docs/architecture.md, "Contract: routes.yaml"; the shape of the file is
 ``routes.schema.json`` (also used by editors). :func:`load_routes` reports every problem at
 once, each as ``file:line: path: message``.
 """
@@ -109,7 +109,8 @@ class RoutesError(ConfigError):
 
 # Which keys carry a provider's credentials: (one value, a list while rotating).
 _CREDENTIALS = {"appstoreconnect": ("secret", "secrets"), "pgyer": ("token", "tokens")}
-# What `when: {event.<field>: …}` may name: the normalized Event (DESIGN.md).
+# What `when: {event.<field>: …}` may name: the normalized Event
+# (docs/architecture.md, "The normalized event").
 _EVENT_FIELDS = ("source", "provider", "type", "id", "old_state", "new_state", "timestamp")
 _EVENT_PATHS = frozenset({*_EVENT_FIELDS, "instance", "instance.type", "instance.id"})
 # Every state value a provider puts in old_state/new_state; providers not listed send none.

@@ -1,7 +1,7 @@
 """routes.yaml against ``routes.schema.json``, with messages that point at the line.
 
-The schema is the file's shape (DESIGN.md, "Contract: routes.yaml"); editors use the same file
-through the repo-root symlink ``routes.schema.json``. Draft 2020-12:
+The schema is the file's shape (docs/architecture.md, "Contract: routes.yaml"); editors use the
+same file through the repo-root symlink ``routes.schema.json``. Draft 2020-12:
 https://json-schema.org/draft/2020-12/json-schema-core
 """
 
