@@ -1,8 +1,8 @@
 """Settings from the environment (12-factor), read once into one typed, frozen object.
 
 Nothing here runs at import: :func:`Settings.from_env` is called by ``create_app`` and the CLI.
-The variables are the contract in DESIGN.md ("Contract: environment"), plus ``BRIDGE_*`` knobs
-with safe defaults.
+The variables are the contract in docs/architecture.md ("Contract: environment"), plus
+``BRIDGE_*`` knobs with safe defaults.
 """
 
 from __future__ import annotations
@@ -91,7 +91,8 @@ class Settings:
     db_pool_size: int = 10
     # Finished events older than this are pruned automatically (None: kept until `bridge prune`).
     retention: float | None = None
-    # App Store Connect API key (enrichment, `bridge asc`, reconcile): protocols.md §1.7.
+    # App Store Connect API key (enrichment, `bridge asc`, reconcile):
+    # docs/protocols.md, "App Store Connect API token".
     asc_key_id: str | None = None
     asc_issuer_id: str | None = None
     asc_private_key: str | None = field(default=None, repr=False)

@@ -22,10 +22,10 @@ and also kept in :attr:`FakeAppStoreConnect.unserved`. Every error uses Apple's 
 shape ``{"errors": [{"id", "status", "code", "title", "detail", "source"?}]}``.
 
 Every request must carry ``Authorization: Bearer <jwt>`` signed with the fake's
-:class:`AscKey` the way Apple checks it (protocols.md §1.7): header ``alg`` ES256, ``kid`` the
-key id, ``typ`` JWT; a valid ES256 signature; ``iss`` the issuer id; ``aud``
-``appstoreconnect-v1``; ``exp - iat`` at most 1200 s; not expired; ``iat`` at most 60 s ahead;
-a ``scope``, when present, must name the request. A bad token gets Apple's 401
+:class:`AscKey` the way Apple checks it (docs/protocols.md, "App Store Connect API token"):
+header ``alg`` ES256, ``kid`` the key id, ``typ`` JWT; a valid ES256 signature; ``iss`` the
+issuer id; ``aud`` ``appstoreconnect-v1``; ``exp - iat`` at most 1200 s; not expired; ``iat``
+at most 60 s ahead; a ``scope``, when present, must name the request. A bad token gets Apple's 401
 NOT_AUTHORIZED and the reason is appended to :attr:`FakeAppStoreConnect.auth_failures`.
 :attr:`FakeAppStoreConnect.tokens` lists the distinct accepted tokens (to check reuse), and
 ``time_offset`` moves the fake's clock (to make a cached token look expired). Every answer
@@ -84,7 +84,7 @@ DEFAULT_LIMIT = 50
 SAMPLES_DIR = Path(__file__).parent / "samples" / "appstoreconnect"
 SAMPLE_BUILD_ID = "b0d1e2f3-a4b5-4c6d-8e7f-8091a2b3c4d5"  # the build of the appStoreVersions sample
 
-# WebhookEventType, protocols.md §1.2 (pings have none).
+# WebhookEventType, docs/protocols.md, "Event types" (pings have none).
 EVENT_TYPES = frozenset(
     {
         "APP_STORE_VERSION_APP_VERSION_STATE_UPDATED",

@@ -34,7 +34,8 @@ ENV = {"ASC_WEBHOOK_SECRET": "x", "PGYER_WEBHOOK_TOKEN": "y", "GITHUB_TOKEN": "z
 DELIVERY_ID = "00000000-0000-4000-8000-000000000000"
 # Shows every event; the other examples act on them.
 DEBUG_WORKFLOW = "bridge-events.yml"
-# DESIGN.md: the standard payload gains `details` when App Store Connect enrichment is on.
+# docs/architecture.md, "Contract: routes.yaml": the standard payload gains `details` when App
+# Store Connect enrichment is on.
 # Workflows may read it (and must cope without it) only where the standard payload is sent.
 ENRICHMENT_KEY = "details"
 

@@ -1,6 +1,7 @@
 """The App Store Connect API client: ES256 team-key tokens and JSON:API requests.
 
-Token (protocols.md §1.7, https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests):
+Token (docs/protocols.md, "App Store Connect API token",
+https://developer.apple.com/documentation/appstoreconnectapi/generating-tokens-for-api-requests):
 header ``alg: ES256, kid, typ: JWT``; claims ``iss`` (issuer id), ``iat``, ``exp`` (at most
 20 minutes later), ``aud: appstoreconnect-v1``. One token is signed and reused by every thread
 until shortly before it expires.

@@ -1,7 +1,8 @@
 """App Store Connect enrichment: fetch the resource an event is about, once per event.
 
 Webhooks carry an id and a state; which version, which build number and why an upload failed
-are only in the API (docs/protocols.md, "Enrichment"). :func:`fetch` asks for the instance by
+are only in the API (docs/protocols.md,
+"Resources read for enrichment"). :func:`fetch` asks for the instance by
 its type and id (never by a URL from the payload) and returns what is stored with the event:
 ``{"type", "id", "attributes", "build"?, "version"?, "crash_log"?}``;
 :mod:`bridge.appstoreconnect.details` shapes it for templates and the standard payload.

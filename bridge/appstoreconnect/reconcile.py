@@ -1,7 +1,7 @@
 """Catch-up after downtime: recover events App Store Connect failed to deliver.
 
 App Store Connect keeps a log of every webhook delivery and, with ``include=event``, the
-original body of each (protocols.md §1.5, "Delivery semantics";
+original body of each (docs/protocols.md, "Delivery semantics";
 https://developer.apple.com/documentation/appstoreconnectapi/webhook-deliveries). For each
 appstoreconnect source with a ``webhook_id`` in routes.yaml, :func:`reconcile` reads the
 webhook's FAILED deliveries created since a date and takes each event in through the intake

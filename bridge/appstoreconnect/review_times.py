@@ -4,7 +4,7 @@ A review cycle starts when the version enters ``WAITING_FOR_REVIEW``, is picked 
 ``IN_REVIEW`` and ends at the first decision after it (approved: ``PENDING_DEVELOPER_RELEASE``,
 ``READY_FOR_DISTRIBUTION``…; rejected: ``REJECTED``, ``METADATA_REJECTED``…). Withdrawing the
 submission (``DEVELOPER_REJECTED``) or editing it again (``PREPARE_FOR_SUBMISSION``) ends the
-cycle without times. States: protocols.md §1.3, and
+cycle without times. States: docs/protocols.md, "States", and
 https://developer.apple.com/help/app-store-connect/reference/app-and-submission-statuses
 
 Times are the events' own ``timestamp`` (when Apple sent one), else when bridge received them.

@@ -1,6 +1,6 @@
 """App Store Connect webhook management and delivery log: typed operations over the API.
 
-The contract is protocols.md §1.5 (delivery log, redelivery, pings) and §1.6 (webhooks):
+The contract is docs/protocols.md, "Delivery semantics" and "Webhook management API":
 
 * https://developer.apple.com/documentation/appstoreconnectapi/webhooks
 * https://developer.apple.com/documentation/appstoreconnectapi/webhook-deliveries
@@ -26,8 +26,8 @@ from bridge.routing.document import suggest
 DeliveryState = Literal["SUCCEEDED", "FAILED", "PENDING"]
 MAX_LIMIT = 200  # the API's largest page
 
-# WebhookEventType (protocols.md §1.2): the subscription names, SCREAMING_SNAKE, of every
-# event type a webhook delivers (pings cannot be subscribed to).
+# WebhookEventType (docs/protocols.md, "Event types"): the subscription names, SCREAMING_SNAKE,
+# of every event type a webhook delivers (pings cannot be subscribed to).
 _CAMEL = sorted(appstoreconnect.EVENT_TYPES - {appstoreconnect.PING})
 
 

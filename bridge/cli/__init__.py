@@ -1,5 +1,5 @@
-"""The ``bridge`` command (DESIGN.md, "Contract: CLI"). Each command lives in
-``bridge/commands/``; this module only assembles the group."""
+"""The ``bridge`` command (docs/architecture.md, "Contract: CLI"). Each command family lives in
+its own module of ``bridge/cli/``; this module only assembles the group."""
 
 from __future__ import annotations
 

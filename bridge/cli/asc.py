@@ -1,7 +1,8 @@
 """``bridge asc …``: manage App Store Connect webhooks, read their delivery log, and recover
 events missed while bridge was down (``bridge asc reconcile``).
 
-The API is protocols.md §1.5, §1.6 and §1.7:
+The API is docs/protocols.md, "Delivery semantics", "Webhook management API" and
+"App Store Connect API token":
 https://developer.apple.com/documentation/appstoreconnectapi/webhooks. The key comes from
 ASC_KEY_ID, ASC_ISSUER_ID, ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH).
 Every App Store Connect error is one line and exit status 1; ``--json`` prints the resources'

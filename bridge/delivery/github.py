@@ -58,7 +58,8 @@ __all__ = [
     "TransientGitHubError",
 ]
 
-# Sent as X-GitHub-Api-Version; requests without it get this version anyway (protocols.md §3.2).
+# Sent as X-GitHub-Api-Version; requests without it get this version anyway
+# (docs/protocols.md, "API version").
 API_VERSION = "2022-11-28"
 # workflow_dispatch body field asking for the run's id and URL (GitHub changelog 2026-02-19).
 RUN_DETAILS = "return_run_details"
@@ -190,9 +191,9 @@ class GitHubClient:
             body = {k: v for k, v in body.items() if k != RUN_DETAILS}
         status, headers, text = self._post(session, request, body, what)
         if RUN_DETAILS in body and _refuses_run_details(status, text):
-            # GitHub Enterprise Server up to 3.20 rejects the field (protocols.md §3.3): it
-            # validated the body and started nothing, so send once more without it, and
-            # never again to this server.
+            # GitHub Enterprise Server up to 3.20 rejects the field (docs/protocols.md,
+            # "workflow_dispatch"): it validated the body and started nothing, so send once
+            # more without it, and never again to this server.
             self._no_run_details = True
             body = {k: v for k, v in body.items() if k != RUN_DETAILS}
             status, headers, text = self._post(session, request, body, what)

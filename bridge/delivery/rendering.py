@@ -45,8 +45,9 @@ def correlation(route: Route, delivery_id: str) -> dict[str, str]:
 def standard_payload(
     event: Event, route: Route, delivery_id: str, context: DeliveryContext = EMPTY_CONTEXT
 ) -> dict[str, Any]:
-    """The client_payload sent when a route gives none (DESIGN.md): 9 keys, 10 with
-    ``details`` (enrichment on, or review times known; null when enrichment found nothing)."""
+    """The client_payload sent when a route gives none (docs/architecture.md,
+    "Contract: routes.yaml"): 9 keys, 10 with ``details`` (enrichment on, or review times
+    known; null when enrichment found nothing)."""
     payload: dict[str, Any] = {
         "source": event.source,
         "provider": event.provider,

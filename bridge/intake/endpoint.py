@@ -1,4 +1,4 @@
-"""HTTP: ``POST /webhooks/<source>`` and ``GET /healthz`` (docs/architecture.md, "HTTP").
+"""HTTP: ``POST /webhooks/<source>`` and ``GET /healthz`` (docs/architecture.md, "Contract: HTTP").
 
 verify (raw bytes) → normalize → match → store → 202, one direction. Every refusal is a JSON
 ``{"error": …}`` with a 4xx status; a store outage is a 503 so the sender retries; nothing a

@@ -1,6 +1,6 @@
 """Which routes an event matches: a pure function of the event and routes.yaml.
 
-Semantics are README.md, "Configure routes.yaml": every criterion given must hold
+Semantics are docs/architecture.md, "Contract: routes.yaml": every criterion given must hold
 (``event``, ``source``, ``from``, ``to``, each ``when`` path); every matching route dispatches.
 """
 

@@ -1,6 +1,6 @@
 """routes.yaml as typed, frozen objects: what :func:`bridge.routing.load.load_routes` builds
-and what matching, rendering and delivery read. The contract is README.md, "Configure
-routes.yaml"."""
+and what matching, rendering and delivery read. The contract is docs/architecture.md,
+"Contract: routes.yaml"."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """routes.yaml against ``routes.schema.json``, with messages that point at the line.
 
-The schema is the file's shape (README.md, "Configure routes.yaml"); editors use the same file
-through the repo-root symlink ``routes.schema.json``, which is why it is a static file and not
-generated from ``PROVIDERS`` (a test keeps the two equal). Draft 2020-12:
+The schema is the file's shape (docs/architecture.md, "Contract: routes.yaml"); editors use the
+same file through the repo-root symlink ``routes.schema.json``, which is why it is a static file
+and not generated from ``PROVIDERS`` (a test keeps the two equal). Draft 2020-12:
 https://json-schema.org/draft/2020-12/json-schema-core
 """
 
