@@ -1,4 +1,4 @@
-"""One small exception tree. ``web.py`` maps ``RequestError`` subclasses to HTTP statuses
+"""One small exception tree. ``bridge.app`` maps ``RequestError`` subclasses to HTTP statuses
 in a single error handler; everything else is a bug or an outage, never the client's fault."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The App Store Connect API client (bridge/appstoreconnect_api.py) over real HTTP against the
+"""The App Store Connect API client (bridge/appstoreconnect/client.py) over real HTTP against the
 fake App Store Connect (tests/fake_appstoreconnect.py), which verifies every token."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every ``repository_dispatch`` type a workflow listens for, every ``workflow_dispatch`` input it
 declares and every ``client_payload`` / ``inputs`` field it reads is checked against what the
-routes really send: the requests bridge.payloads renders for the sample payloads in
+routes really send: the requests bridge.delivery.rendering renders for the sample payloads in
 tests/samples/. A mismatch here is a workflow that never runs, a dispatch GitHub refuses
 (422: unexpected or missing inputs) or a field that is silently empty.
 """

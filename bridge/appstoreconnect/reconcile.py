@@ -5,12 +5,12 @@ original body of each (docs/protocols.md, "Delivery semantics";
 https://developer.apple.com/documentation/appstoreconnectapi/webhook-deliveries). For each
 appstoreconnect source with a ``webhook_id`` in routes.yaml, :func:`reconcile` reads the
 webhook's FAILED deliveries created since a date and takes each event in through the intake
-path (:mod:`bridge.intake`), exactly as if it had arrived: dedupe on ``(source, event id)``
+path (:mod:`bridge.intake.ingest`), exactly as if it had arrived: dedupe on ``(source, event id)``
 makes this idempotent, so an event Apple retried (several failed deliveries) or one bridge
 already has is stored once. With ``redeliver`` it asks Apple to send each missing event again
 instead (``POST /v1/webhookDeliveries``).
 
-``bridge.reconcile_job`` runs it periodically (``BRIDGE_RECONCILE_INTERVAL``).
+``bridge.appstoreconnect.reconcile_job`` runs it periodically (``BRIDGE_RECONCILE_INTERVAL``).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ The contract is docs/protocols.md, "Delivery semantics" and "Webhook management 
 * https://developer.apple.com/documentation/appstoreconnectapi/webhook-deliveries
 * https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications
 
-Every function takes an :class:`~bridge.appstoreconnect_api.AscClient` and raises its
-:class:`~bridge.appstoreconnect_api.AscError` subclasses; nothing here prints or logs, and a
+Every function takes an :class:`~bridge.appstoreconnect.client.AscClient` and raises its
+:class:`~bridge.appstoreconnect.client.AscError` subclasses; nothing here prints or logs, and a
 webhook's ``secret`` is only ever sent (App Store Connect never returns it).
 """
 

@@ -11,7 +11,7 @@ Delivery is at-least-once: after a timeout GitHub may have received the dispatch
 Endpoints (``DispatchRequest.path``):
 https://docs.github.com/en/rest/repos/repos#create-a-repository-dispatch-event
 https://docs.github.com/en/rest/actions/workflows#create-a-workflow-dispatch-event
-How GitHub's answers are classified: ``bridge.github_answers``.
+How GitHub's answers are classified: ``bridge.delivery.github_answers``.
 """
 
 from __future__ import annotations

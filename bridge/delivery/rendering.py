@@ -1,6 +1,6 @@
 """Render a route's dispatch for one event into the exact request sent to GitHub.
 
-Templates run in the sandboxed environment of :mod:`bridge.templating` over ``event``
+Templates run in the sandboxed environment of :mod:`bridge.routing.sandbox` over ``event``
 (with ``event.review``), ``payload``, ``delivery``, ``details`` (the App Store Connect
 resource's attributes, when the route enriches) and ``summary`` (the compact details). The
 result is checked against GitHub's documented limits; a template error or a limit exceeded

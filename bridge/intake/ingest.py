@@ -1,7 +1,8 @@
 """Store one verified webhook body: normalize → match routes → store event and deliveries.
 
-The single path every event takes in, whether it arrived as a webhook (``web.receive``, after
-the signature check) or was recovered from App Store Connect's delivery log (``reconcile``).
+The single path every event takes in, whether it arrived as a webhook
+(:func:`bridge.intake.endpoint.receive`, after the signature check) or was recovered from App
+Store Connect's delivery log (:mod:`bridge.appstoreconnect.reconcile`).
 Dedupe on ``(source, event id)`` makes taking the same event in twice harmless.
 """
 

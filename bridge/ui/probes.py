@@ -1,6 +1,6 @@
-"""``GET /readyz``: ready to take webhooks and deliver them (``/healthz``, in ``web.py``, is the
-contract's store check). For platform health checks and load balancers: no token, no detail
-beyond which check failed."""
+"""``GET /readyz``: ready to take webhooks and deliver them (``/healthz``, in
+:mod:`bridge.intake.endpoint`, is the contract's store check). For platform health checks and
+load balancers: no token, no detail beyond which check failed."""
 
 from __future__ import annotations
 
