@@ -185,9 +185,6 @@ class Store(Protocol):
     def finish_job(self, name: str, *, owner: str, now: float, result: str) -> None:
         """Record a job run's result and free the lease."""
 
-    def release(self, delivery_ids: Sequence[str], *, owner: str) -> None:
-        """Give back leases that were claimed but not attempted (shutdown)."""
-
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""
 

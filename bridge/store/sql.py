@@ -226,16 +226,6 @@ class SQLStore:
                 (result, name, owner),
             )
 
-    def release(self, delivery_ids: Sequence[str], *, owner: str) -> None:
-        if not delivery_ids:
-            return
-        with self._tx() as cur:
-            cur.executemany(
-                "UPDATE deliveries SET lease_owner = NULL, lease_until = NULL"
-                " WHERE id = ? AND lease_owner = ?",
-                [(i, owner) for i in delivery_ids],
-            )
-
     def next_due_at(self) -> float | None:
         with self._tx(write=False) as cur:
             cur.execute(
