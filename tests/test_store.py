@@ -1,5 +1,6 @@
 """The store contract, run against both backends: SQLite and a real PostgreSQL server."""
 
+import ast
 import sqlite3
 import threading
 import time
@@ -8,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import bridge.store
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
 from bridge.store import Details, Outcome, Store, open_store
@@ -439,3 +441,24 @@ def test_sqlite_group_commit_stores_a_batch_and_fails_only_the_bad_event(tmp_pat
     assert stored == {f"e-{n}" for n in range(12)}
     assert sum(len(e.deliveries) for e in store.recent_events(limit=100)) == 12
     store.close()
+
+
+def test_store_modules_import_only_each_other_and_the_shared_kernel() -> None:
+    """``bridge.store`` imports its backends at its top, which holds only while no module of
+    the package imports the package itself (a cycle) or other parts of bridge but the shared
+    kernel."""
+    allowed = {"bridge.events", "bridge.errors"}
+    wrong: list[str] = []
+    for path in sorted(Path(bridge.store.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                names = ["." * node.level + (node.module or "")]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                inside = name.startswith("bridge.store.") or name in allowed
+                if (name == "bridge" or name.startswith((".", "bridge."))) and not inside:
+                    wrong.append(f"{path.name}: {name}")
+    assert wrong == []

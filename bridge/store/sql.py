@@ -1,6 +1,6 @@
 """The store's logic, once, in the SQL common to SQLite and PostgreSQL.
 
-Backends (:mod:`bridge.sqlite_store`, :mod:`bridge.postgres_store`) supply connections,
+Backends (:mod:`bridge.store.sqlite`, :mod:`bridge.store.postgres`) supply connections,
 transactions and migrations, and the few words their dialects spell differently. Statements
 use ``?`` placeholders; every value is a bound parameter.
 """
@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from bridge.events import Event, Instance
-from bridge.store import (
+from bridge.store.records import (
     AttemptRecord,
     Claim,
     DeliveryRecord,
@@ -56,7 +56,8 @@ class Cursor(Protocol):
 
 
 class SQLStore:
-    """Implements :class:`bridge.store.Store` on top of :meth:`_tx`."""
+    """Implements :class:`bridge.store.protocols.Store` but ``migrate`` and ``close``, which
+    each backend supplies, on top of :meth:`_tx`."""
 
     # The dialects' words: SQLite's two-argument MAX() is PostgreSQL's GREATEST();
     # PostgreSQL locks claimed rows so concurrent claimers skip them (SQLite's BEGIN IMMEDIATE
