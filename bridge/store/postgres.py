@@ -19,7 +19,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.store.migrations import POSTGRES_MIGRATIONS
-from bridge.store.sql import Row, SQLStore
+from bridge.store.sql import SQLStore
+from bridge.store.sql_base import Row
 
 # pg_advisory_xact_lock key: processes starting together apply migrations one at a time.
 _MIGRATION_LOCK = 0x6272_6964_6765  # "bridge"

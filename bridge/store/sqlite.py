@@ -14,8 +14,8 @@ from pathlib import Path
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event
-from bridge.store import Recorded
 from bridge.store.migrations import SQLITE_MIGRATIONS
+from bridge.store.records import Recorded
 from bridge.store.sql import SQLStore
 
 _BUSY_SLEEPS = (0.0001, 0.0002, 0.0005, 0.001)  # seconds between tries for the write lock

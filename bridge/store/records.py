@@ -1,0 +1,146 @@
+"""What the store takes and gives back: plain frozen records, no database types.
+
+The store's modules, its backends and its consumers all share these; of bridge, this module
+imports only the shared kernel (:mod:`bridge.events`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bridge.events import Event
+
+DeliveryState = Literal["pending", "delivered", "failed", "dry_run"]
+AttemptOutcome = Literal["delivered", "retry", "failed", "dry_run"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    duplicate: bool
+    delivery_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """What the App Store Connect API said about an event's resource, fetched once per event:
+    ``data`` (None when it could not be had) or ``error`` saying why not."""
+
+    data: Mapping[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A due delivery leased to one dispatcher, with everything needed to send it."""
+
+    delivery_id: str
+    route: str
+    attempts: int  # attempts made before this one
+    queued_at: float  # start of the retry horizon
+    event: Event
+    details: Details | None = None  # None: not fetched yet
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One stored event of an instance, for timelines (review times)."""
+
+    type: str
+    old_state: str | None
+    new_state: str | None
+    timestamp: str | None  # the event's own, when the provider sends one
+    received_at: float
+    event_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one attempt, and what becomes of the delivery."""
+
+    outcome: AttemptOutcome
+    started_at: float
+    duration_ms: float
+    status: int | None = None
+    message: str | None = None
+    request: dict[str, Any] | None = None
+    next_attempt_at: float | None = None  # for outcome == "retry"
+    run_id: int | None = None
+    run_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    id: str
+    route: str
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: float
+    last_status: int | None
+    last_error: str | None
+    run_url: str | None
+    request: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    source: str
+    provider: str
+    type: str
+    event_id: str
+    old_state: str | None
+    new_state: str | None
+    received_at: float
+    deliveries: tuple[DeliveryRecord, ...]
+    instance_type: str | None = None
+    instance_id: str | None = None
+    timestamp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    number: int
+    started_at: float
+    duration_ms: float
+    status: int | None
+    outcome: AttemptOutcome
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetail:
+    """One event for the delivery log's detail page: the record, the normalized event with
+    the stored body, and every attempt of every delivery (by delivery id, oldest first)."""
+
+    record: EventRecord
+    event: Event
+    body: bytes
+    attempts: Mapping[str, tuple[AttemptRecord, ...]]
+    details: Details | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """What the delivery log shows; every field given must hold."""
+
+    source: str | None = None
+    type: str | None = None
+    state: DeliveryState | None = None  # at least one delivery in this state
+    search: str | None = None  # part of the event id, or a whole delivery id
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: tuple[EventRecord, ...]
+    next_cursor: int | None  # ``before`` for the next, older page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    by_state: Mapping[DeliveryState, int] = field(default_factory=dict)
+    oldest_pending_at: float | None = None  # queued_at of the longest-waiting pending delivery
+
+    @property
+    def pending(self) -> int:
+        return self.by_state.get("pending", 0)
