@@ -29,6 +29,7 @@ run: $(STAMP)
 	$(BIN)/bridge serve --host 127.0.0.1
 
 lint: $(STAMP)
+	$(BIN)/python tools/check_layout.py bridge
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows workflows-examples/*.yml

@@ -12,7 +12,7 @@ import pytest
 import bridge.store
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
-from bridge.store import Details, Outcome, Store, open_store
+from bridge.store import AttemptResult, Details, Store, open_store
 from bridge.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from bridge.store.postgres import PostgresStore
 from bridge.store.sqlite import SQLiteStore, sqlite_path
@@ -102,12 +102,14 @@ def test_prune_deletes_only_old_finished_events(store: Store) -> None:
     for n, state in enumerate(["delivered", "failed", "dry_run"]):
         store.record_event(event(n), b"{}", ["a"], now=100.0)
         [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
-        store.finish(claim.delivery_id, owner="w", result=Outcome(state, 100.0, 1.0))
+        store.finish(claim.delivery_id, owner="w", result=AttemptResult(state, 100.0, 1.0))
     store.record_event(event(3), b"{}", ["a"], now=100.0)  # old but pending
     store.record_event(event(9), b"{}", ["a"], now=900.0)  # new: kept whatever its state
     for claim in store.claim_due(owner="w", now=900.0, lease=60, limit=10):
         if claim.event.id == "evt-9":
-            store.finish(claim.delivery_id, owner="w", result=Outcome("delivered", 900.0, 1.0))
+            store.finish(
+                claim.delivery_id, owner="w", result=AttemptResult("delivered", 900.0, 1.0)
+            )
 
     assert store.prune(before=500.0) == 2  # delivered and dry run
     assert sorted(e.event_id for e in store.recent_events(limit=10)) == ["evt-1", "evt-3", "evt-9"]
@@ -140,7 +142,7 @@ def test_finish_delivered(store: Store) -> None:
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
     ok = store.finish(
         claim.delivery_id, owner="w",
-        result=Outcome("delivered", 100.0, 12.5, 200, "ok", {"path": "/x"}, run_id=7, run_url="u"),
+        result=AttemptResult("delivered", 100.0, 12.5, 200, "ok", {"path": "/x"}, run_id=7, run_url="u"),
     )  # fmt: skip
     assert ok
     [delivery] = store.recent_events(limit=1)[0].deliveries
@@ -155,7 +157,7 @@ def test_retry_schedules_next_attempt(store: Store) -> None:
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
     store.finish(
         claim.delivery_id, owner="w",
-        result=Outcome("retry", 100.0, 5.0, 502, "bad gateway", next_attempt_at=105.0),
+        result=AttemptResult("retry", 100.0, 5.0, 502, "bad gateway", next_attempt_at=105.0),
     )  # fmt: skip
     assert store.next_due_at() == 105.0
     assert store.claim_due(owner="w", now=104.0, lease=60, limit=1) == []
@@ -169,7 +171,9 @@ def test_finish_by_a_lease_loser_keeps_the_attempt_but_not_the_state(store: Stor
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="old", now=100.0, lease=1, limit=1)
     store.claim_due(owner="new", now=200.0, lease=60, limit=1)
-    assert not store.finish(claim.delivery_id, owner="old", result=Outcome("failed", 200.0, 1.0))
+    assert not store.finish(
+        claim.delivery_id, owner="old", result=AttemptResult("failed", 200.0, 1.0)
+    )
     [delivery] = store.recent_events(limit=1)[0].deliveries
     assert delivery.state == "pending"
 
@@ -177,7 +181,9 @@ def test_finish_by_a_lease_loser_keeps_the_attempt_but_not_the_state(store: Stor
 def test_failed_then_requeue(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a", "b"], now=100.0)
     for claim in store.claim_due(owner="w", now=100.0, lease=60, limit=10):
-        store.finish(claim.delivery_id, owner="w", result=Outcome("failed", 100.0, 1.0, 404, "nf"))
+        store.finish(
+            claim.delivery_id, owner="w", result=AttemptResult("failed", 100.0, 1.0, 404, "nf")
+        )
     assert store.requeue_failed(now=500.0) == 2
     claims = store.claim_due(owner="w", now=500.0, lease=60, limit=10)
     assert len(claims) == 2
@@ -187,7 +193,7 @@ def test_failed_then_requeue(store: Store) -> None:
 def test_requeue_event_by_id_and_source(store: Store) -> None:
     store.record_event(EVENT, BODY, ["a"], now=100.0)
     [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
-    store.finish(claim.delivery_id, owner="w", result=Outcome("delivered", 100.0, 1.0, 204))
+    store.finish(claim.delivery_id, owner="w", result=AttemptResult("delivered", 100.0, 1.0, 204))
     assert store.requeue_event("evt-1", source="other", now=200.0) == 0
     assert store.requeue_event("evt-1", source=None, now=200.0) == 1
     assert store.events_by_id("evt-1")[0].deliveries[0].state == "pending"

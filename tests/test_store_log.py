@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bridge.events import Event, Instance
-from bridge.store import EventFilter, Outcome, Store
+from bridge.store import AttemptResult, EventFilter, Store
 
 
 def event(n: int, *, source: str = "ios", type: str = "buildUploadStateUpdated") -> Event:
@@ -27,7 +27,7 @@ def record(store: Store, n: int, routes: list[str], **kwargs: str) -> list[str]:
 def attempt(store: Store, outcome: str, *, now: float, status: int | None = None) -> str:
     """Attempt the next due delivery with ``outcome``; returns its id."""
     [claim] = store.claim_due(owner="w", now=now, lease=60, limit=1)
-    result = Outcome(
+    result = AttemptResult(
         outcome,  # type: ignore[arg-type]
         started_at=now, duration_ms=12.5, status=status, message=f"{outcome} answer",
         request={"kind": "repository_dispatch"},

@@ -32,7 +32,7 @@ from bridge.errors import ConfigError, PayloadError
 from bridge.intake.ingest import parse, record
 from bridge.providers import appstoreconnect
 from bridge.routing.model import RoutesConfig, Source
-from bridge.store import Store
+from bridge.store import EventIntake
 
 _NO_WEBHOOK_HINT = (
     "no `webhook_id` in routes.yaml; add the id shown by `bridge asc webhooks list --app APP_ID`"
@@ -64,7 +64,7 @@ def reconcile_sources(routes: RoutesConfig, names: list[str] | None) -> list[Sou
 
 def reconcile(
     client: AscClient,
-    store: Store,
+    store: EventIntake,
     routes: RoutesConfig,
     *,
     since: float,
@@ -104,7 +104,7 @@ def reconcile(
 @dataclass(frozen=True, slots=True)
 class _Run:
     client: AscClient
-    store: Store
+    store: EventIntake
     routes: RoutesConfig
     now: float
     redeliver: bool

@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 
 from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.reconcile import reconcile
@@ -18,11 +19,15 @@ from bridge.appstoreconnect.reconcile_report import ReconcileReport
 from bridge.config import Settings
 from bridge.errors import StoreUnavailableError
 from bridge.routing.model import RoutesConfig
-from bridge.store import Store
+from bridge.store import EventIntake, JobLeases
 
 log = logging.getLogger(__name__)
 JOB = "reconcile"
 MAX_TICK = 60.0  # the job looks at least this often whether its lease is due
+
+
+class ReconcileStore(EventIntake, JobLeases, Protocol):
+    """What the job needs of the store: its lease, and a way in for recovered events."""
 
 
 class ReconcileJob:
@@ -34,7 +39,7 @@ class ReconcileJob:
     def __init__(
         self,
         client: AscClient,
-        store: Store,
+        store: ReconcileStore,
         routes: RoutesConfig,
         settings: Settings,
         on_recovered: Callable[[], None] = lambda: None,

@@ -17,7 +17,7 @@ from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
 from bridge.cli import common as commands
 from bridge.events import Instance
 from bridge.providers import PROVIDERS
-from bridge.store import EventRecord, Store
+from bridge.store import EventFacts, EventLog, EventRecord
 from bridge.version import __version__
 
 
@@ -94,7 +94,7 @@ def events(limit: int, source: str | None, event_id: str | None, as_json: bool) 
         click.echo("no events")
 
 
-def _review(store: Store, record: EventRecord) -> ReviewTimes | None:
+def _review(store: EventFacts, record: EventRecord) -> ReviewTimes | None:
     instance = (
         Instance(record.instance_type, record.instance_id)
         if record.instance_type and record.instance_id
@@ -135,7 +135,7 @@ def replay(event_id: str | None, failed: bool, source: str | None) -> None:
     click.echo(f"queued {count} deliver{'y' if count == 1 else 'ies'} again")
 
 
-def _requeue(store: Store, event_id: str | None, source: str | None) -> int:
+def _requeue(store: EventLog, event_id: str | None, source: str | None) -> int:
     now = time.time()
     if event_id is None:
         return store.requeue_failed(now=now)

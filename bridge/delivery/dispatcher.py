@@ -28,7 +28,7 @@ from bridge.delivery.rendering import build_request
 from bridge.errors import RenderError, StoreUnavailableError
 from bridge.metrics import Metrics
 from bridge.routing.model import RoutesConfig
-from bridge.store import Claim, Outcome, Store
+from bridge.store import AttemptResult, Claim, Outbox
 
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
@@ -47,7 +47,7 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        store: Store,
+        store: Outbox,
         routes: RoutesConfig,
         sender: Sender | None,
         settings: Settings,
@@ -186,7 +186,7 @@ class Dispatcher:
         """GitHub has failed OUTAGE_THRESHOLD times in a row: sending one probe at a time."""
         return self._outage_failures >= OUTAGE_THRESHOLD
 
-    def _track_outage(self, result: Outcome, started: float) -> None:
+    def _track_outage(self, result: AttemptResult, started: float) -> None:
         outage = result.outcome == "retry" and (result.status is None or result.status >= 500)
         with self._outage_lock:
             if not outage:
@@ -205,10 +205,10 @@ class Dispatcher:
                 pause,
             )
 
-    def _send(self, claim: Claim, started: float) -> Outcome:
+    def _send(self, claim: Claim, started: float) -> AttemptResult:
         route = self.routes.route(claim.route)
         if route is None:
-            return Outcome(
+            return AttemptResult(
                 "failed", started, 0.0, message=f"route {claim.route!r} is not in routes.yaml"
             )
         try:
@@ -236,14 +236,14 @@ class Dispatcher:
                 route, claim.event, delivery_id=claim.delivery_id, context=context
             )
         except RenderError as exc:
-            return Outcome("failed", started, 0.0, message=f"cannot render: {exc}")
+            return AttemptResult("failed", started, 0.0, message=f"cannot render: {exc}")
         sent = request.as_dict()
         if self.sender is None:
-            return Outcome("dry_run", started, 0.0, message="dry run: not sent", request=sent)
+            return AttemptResult("dry_run", started, 0.0, message="dry run: not sent", request=sent)
         try:
             answer = self.sender.dispatch(request)
         except PermanentGitHubError as exc:
-            return Outcome("failed", started, 0.0, exc.status, exc.message, sent)
+            return AttemptResult("failed", started, 0.0, exc.status, exc.message, sent)
         except TransientGitHubError as exc:
             return self._retry(
                 claim, started=started, status=exc.status, message=exc.message, sent=sent,
@@ -255,7 +255,7 @@ class Dispatcher:
             return self._retry(
                 claim, started=started, status=None, message=message, sent=sent, retry_after=None
             )
-        return Outcome(
+        return AttemptResult(
             "delivered", started, 0.0, answer.status, answer.response or None, sent,
             run_id=answer.run_id, run_url=answer.run_url,
         )  # fmt: skip
@@ -269,7 +269,7 @@ class Dispatcher:
         message: str,
         sent: dict[str, object] | None,
         retry_after: float | None,
-    ) -> Outcome:
+    ) -> AttemptResult:
         failed = claim.attempts + 1
         delay = retry_delay(failed, cap=self.settings.retry_max_delay, retry_after=retry_after)
         if retry_after is not None and status in (403, 429) and sent is not None:
@@ -277,12 +277,12 @@ class Dispatcher:
         next_at = started + delay
         if next_at - claim.queued_at > self.settings.retry_horizon:
             hours = self.settings.retry_horizon / 3600
-            return Outcome(
+            return AttemptResult(
                 "failed", started, 0.0, status,
                 f"gave up after {failed} attempts over {hours:g} h; last error: {message}", sent,
             )  # fmt: skip
-        return Outcome("retry", started, 0.0, status, message, sent, next_attempt_at=next_at)
+        return AttemptResult("retry", started, 0.0, status, message, sent, next_attempt_at=next_at)
 
 
-def _with_duration(result: Outcome, duration_ms: float) -> Outcome:
+def _with_duration(result: AttemptResult, duration_ms: float) -> AttemptResult:
     return replace(result, duration_ms=round(duration_ms, 3))

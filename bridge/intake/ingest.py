@@ -14,7 +14,7 @@ from bridge.events import Event
 from bridge.providers import PROVIDERS
 from bridge.routing.matching import match
 from bridge.routing.model import RoutesConfig
-from bridge.store import Store
+from bridge.store import EventIntake
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,9 @@ class Ingested:
     duplicate: bool
 
 
-def ingest(store: Store, routes: RoutesConfig, source: str, body: bytes, *, now: float) -> Ingested:
+def ingest(
+    store: EventIntake, routes: RoutesConfig, source: str, body: bytes, *, now: float
+) -> Ingested:
     """Parse ``body`` as ``source``'s provider sends it and store it with its deliveries.
     Raises PayloadError (not an event), StoreUnavailableError."""
     return record(store, routes, parse(routes, source, body), body, now=now)
@@ -36,7 +38,7 @@ def parse(routes: RoutesConfig, source: str, body: bytes) -> Event:
 
 
 def record(
-    store: Store, routes: RoutesConfig, event: Event, body: bytes, *, now: float
+    store: EventIntake, routes: RoutesConfig, event: Event, body: bytes, *, now: float
 ) -> Ingested:
     """Store a parsed event (``body``: its raw bytes) with one delivery per matching route.
     Raises StoreUnavailableError."""

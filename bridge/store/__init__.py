@@ -30,6 +30,7 @@ from bridge.store.protocols import (
 from bridge.store.records import (
     AttemptOutcome,
     AttemptRecord,
+    AttemptResult,
     Claim,
     DeliveryRecord,
     DeliveryState,
@@ -39,7 +40,6 @@ from bridge.store.records import (
     EventPage,
     EventRecord,
     OutboxStats,
-    Outcome,
     Recorded,
     StateChange,
 )
@@ -48,6 +48,7 @@ from bridge.store.sqlite import SQLiteStore, sqlite_path
 __all__ = [
     "AttemptOutcome",
     "AttemptRecord",
+    "AttemptResult",
     "Claim",
     "DeliveryRecord",
     "DeliveryState",
@@ -63,7 +64,6 @@ __all__ = [
     "JobLeases",
     "Outbox",
     "OutboxStats",
-    "Outcome",
     "Recorded",
     "StateChange",
     "Store",

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bridge.events import Event
-from bridge.store.records import Claim, Outcome, Recorded
+from bridge.store.records import AttemptResult, Claim, Recorded
 from bridge.store.sql_base import Cursor, SQLStoreBase, claim_from_row
 
 
@@ -77,7 +77,7 @@ class OutboxSQL(SQLStoreBase):
                 )
         return [claim_from_row(row) for row in rows]
 
-    def finish(self, delivery_id: str, *, owner: str, result: Outcome) -> bool:
+    def finish(self, delivery_id: str, *, owner: str, result: AttemptResult) -> bool:
         state = {"delivered": "delivered", "retry": "pending", "failed": "failed"}.get(
             result.outcome, "dry_run"
         )

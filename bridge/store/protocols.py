@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bridge.events import Event
 from bridge.store.records import (
+    AttemptResult,
     Claim,
     DeliveryState,
     Details,
@@ -19,7 +20,6 @@ from bridge.store.records import (
     EventPage,
     EventRecord,
     OutboxStats,
-    Outcome,
     Recorded,
     StateChange,
 )
@@ -53,7 +53,7 @@ class Outbox(Protocol):
     def claim_due(self, *, owner: str, now: float, lease: float, limit: int) -> list[Claim]:
         """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner``."""
 
-    def finish(self, delivery_id: str, *, owner: str, result: Outcome) -> bool:
+    def finish(self, delivery_id: str, *, owner: str, result: AttemptResult) -> bool:
         """Record an attempt and the delivery's new state. Returns False (the attempt is still
         recorded) when ``owner`` no longer holds the lease."""
 

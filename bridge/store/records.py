@@ -56,7 +56,7 @@ class StateChange:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class AttemptResult:
     """The result of one attempt, and what becomes of the delivery."""
 
     outcome: AttemptOutcome

@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from bridge.errors import StoreUnavailableError
 from bridge.metrics import Metrics
 from bridge.services import current_services
-from bridge.store import Store
+from bridge.store import EventLog
 from bridge.ui.auth import bearer_token, tokens_match
 from bridge.version import __version__
 
@@ -38,7 +38,7 @@ class StoreCollector:
     """Outbox gauges, read when scraped. A store outage is reported as
     ``bridge_store_up 0``, not as a failed scrape."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: EventLog) -> None:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
@@ -71,7 +71,7 @@ class StoreCollector:
         )
 
 
-def exposition(metrics: Metrics, store: Store) -> bytes:
+def exposition(metrics: Metrics, store: EventLog) -> bytes:
     """Every process's counters and the store's gauges, in the text format."""
     from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
 
