@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bridge.appstoreconnect import webhooks as asc_webhooks
-from bridge.appstoreconnect.client import AscClient, AscError
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.errors import AscError
 from bridge.appstoreconnect.reconcile_report import (
     ReconcileReport,
     Recovered,

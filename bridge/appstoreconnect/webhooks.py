@@ -7,7 +7,7 @@ The contract is docs/protocols.md, "Delivery semantics" and "Webhook management 
 * https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications
 
 Every function takes an :class:`~bridge.appstoreconnect.client.AscClient` and raises its
-:class:`~bridge.appstoreconnect.client.AscError` subclasses; nothing here prints or logs, and a
+:class:`~bridge.appstoreconnect.errors.AscError` subclasses; nothing here prints or logs, and a
 webhook's ``secret`` is only ever sent (App Store Connect never returns it).
 """
 
@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bridge.appstoreconnect.client import AscClient, AscRequestError, attributes, resource_path
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.errors import AscRequestError
+from bridge.appstoreconnect.jsonapi import attributes, resource_path
 from bridge.providers import appstoreconnect
 from bridge.routing.document import suggest
 

@@ -23,7 +23,8 @@ from typing import Any
 import click
 
 from bridge.appstoreconnect import webhooks as asc_webhooks
-from bridge.appstoreconnect.client import AscClient, AscError, AscTransientError
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.errors import AscError, AscTransientError
 from bridge.appstoreconnect.reconcile import reconcile as run_reconcile
 from bridge.appstoreconnect.webhooks import Delivery, EventTypeError, Webhook
 from bridge.cli import common as commands
