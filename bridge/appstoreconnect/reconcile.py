@@ -28,7 +28,7 @@ from bridge.appstoreconnect.reconcile_report import (
     SourceReport,
     Unreadable,
 )
-from bridge.appstoreconnect.webhooks import Delivery
+from bridge.appstoreconnect.webhook_resources import Delivery
 from bridge.errors import ConfigError, PayloadError
 from bridge.intake.ingest import parse, record
 from bridge.providers import appstoreconnect

@@ -25,8 +25,9 @@ import click
 from bridge.appstoreconnect import webhooks as asc_webhooks
 from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.errors import AscError, AscTransientError
+from bridge.appstoreconnect.event_types import EVENT_TYPES, EventTypeError, camel_name, event_types
 from bridge.appstoreconnect.reconcile import reconcile as run_reconcile
-from bridge.appstoreconnect.webhooks import Delivery, EventTypeError, Webhook
+from bridge.appstoreconnect.webhook_resources import Delivery, Webhook
 from bridge.cli import common as commands
 from bridge.config import parse_duration
 from bridge.errors import ConfigError, StoreUnavailableError
@@ -78,7 +79,7 @@ def _client() -> Iterator[AscClient]:
 
 def _events(values: Sequence[str]) -> tuple[str, ...]:
     try:
-        return asc_webhooks.event_types(values)
+        return event_types(values)
     except EventTypeError as exc:
         raise click.BadParameter(str(exc), param_hint="'--events'") from None
 
@@ -106,9 +107,9 @@ def _utc(text: str | None) -> str:
 
 
 def _event_names(types: Sequence[str]) -> str:
-    if set(types) == set(asc_webhooks.EVENT_TYPES):
+    if set(types) == set(EVENT_TYPES):
         return f"all ({len(types)})"
-    return ", ".join(asc_webhooks.camel_name(t) for t in types) or "-"
+    return ", ".join(camel_name(t) for t in types) or "-"
 
 
 def _show(hook: Webhook, secret: str | None = None) -> None:
@@ -118,7 +119,7 @@ def _show(hook: Webhook, secret: str | None = None) -> None:
         ("name", hook.name),
         ("url", hook.url),
         ("enabled", "yes" if hook.enabled else "no"),
-        ("events", ", ".join(asc_webhooks.camel_name(t) for t in hook.event_types)),
+        ("events", ", ".join(camel_name(t) for t in hook.event_types)),
     ]
     for key, value in rows:
         click.echo(f"{key + ':':<9} {value}")
@@ -318,7 +319,7 @@ def _delivery_row(d: Delivery) -> tuple[str, ...]:
     if event is not None and event.ping:
         kind = "ping"
     elif event is not None and event.event_type:
-        kind = asc_webhooks.camel_name(event.event_type)
+        kind = camel_name(event.event_type)
     else:
         kind = "-"
     state = d.state + (" (redelivery)" if d.redelivery else "")
