@@ -14,17 +14,15 @@ import jwt
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bridge.appstoreconnect.client import (
-    TOKEN_LIFETIME,
-    TOKEN_REFRESH,
+from bridge.appstoreconnect.client import TOKEN_LIFETIME, TOKEN_REFRESH, AscClient
+from bridge.appstoreconnect.errors import (
     AscAuthError,
-    AscClient,
     AscError,
     AscNotFoundError,
     AscRequestError,
     AscTransientError,
-    resource_path,
 )
+from bridge.appstoreconnect.jsonapi import resource_path
 from tests.fake_appstoreconnect import (
     SAMPLES_DIR,
     AscKey,

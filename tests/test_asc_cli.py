@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bridge.appstoreconnect.webhooks import EVENT_TYPES
+from bridge.appstoreconnect.event_types import EVENT_TYPES
 from bridge.cli import cli
 from tests.conftest import sample
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key

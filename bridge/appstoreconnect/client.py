@@ -6,13 +6,13 @@ header ``alg: ES256, kid, typ: JWT``; claims ``iss`` (issuer id), ``iat``, ``exp
 20 minutes later), ``aud: appstoreconnect-v1``. One token is signed and reused by every thread
 until shortly before it expires.
 
-Requests go only to ``ASC_API_URL``: paths are built from a resource's type and id, redirects
-are not followed, and a pagination link pointing anywhere else is refused, so the bearer token
-never reaches a host named by a webhook payload.
+Requests go only to ``ASC_API_URL``: paths are built from a resource's type and id
+(:func:`~bridge.appstoreconnect.jsonapi.resource_path`), redirects are not followed, and a
+pagination link pointing anywhere else is refused, so the bearer token never reaches a host
+named by a webhook payload.
 
-Every failure is one of: :class:`AscAuthError` (401/403: the key, its role or the issuer id is
-wrong), :class:`AscNotFoundError` (404), :class:`AscTransientError` (429, 5xx, timeouts,
-network: try again later) or :class:`AscRequestError` (other 4xx: the request itself is wrong).
+Every failure raises an :class:`~bridge.appstoreconnect.errors.AscError` subclass (which one,
+and why: :mod:`bridge.appstoreconnect.errors`); a missing or malformed key is a ConfigError.
 """
 
 from __future__ import annotations
@@ -25,15 +25,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import jwt
 import requests
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from bridge.appstoreconnect.errors import AscRequestError, AscTransientError, answer_error
 from bridge.config import Settings
-from bridge.errors import BridgeError, ConfigError
+from bridge.errors import ConfigError
 from bridge.version import __version__
 
 log = logging.getLogger(__name__)
@@ -41,67 +42,7 @@ log = logging.getLogger(__name__)
 AUDIENCE = "appstoreconnect-v1"
 TOKEN_LIFETIME = 19 * 60  # Apple rejects more than 20 minutes; a minute spare for clock skew
 TOKEN_REFRESH = 4 * 60  # sign a new token when the current one has less than this left
-_TYPE = re.compile(r"^[a-zA-Z]{1,80}\Z")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")  # \Z, not $ (it matches before "\n")
 _RATE_LIMIT = re.compile(r"user-hour-rem:(\d+)")
-
-
-class AscError(BridgeError):
-    """App Store Connect refused or failed a request. ``status`` is None without an answer."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-class AscAuthError(AscError):
-    """401/403: the API key, issuer id or key role is wrong. Fix the configuration."""
-
-
-class AscNotFoundError(AscError):
-    """404: the resource does not exist (deleted, or not visible to this key)."""
-
-
-class AscRequestError(AscError):
-    """Another 4xx: the request is invalid (bad id, conflicting change, …)."""
-
-
-class AscTransientError(AscError):
-    """429, 5xx, a timeout or a network error: the same request may succeed later.
-    ``retry_after``: seconds Apple asked to wait, when it said."""
-
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
-
-
-_AUTH_HINT = (
-    "check ASC_KEY_ID, ASC_ISSUER_ID and ASC_PRIVATE_KEY (a team key from Users and Access → "
-    "Integrations → App Store Connect API) and the key's role"
-)
-
-
-def attributes(resource: object) -> dict[str, Any]:
-    """A JSON:API resource object's ``attributes`` (empty when there are none)."""
-    if isinstance(resource, dict) and isinstance(resource.get("attributes"), dict):
-        return dict(resource["attributes"])
-    return {}
-
-
-def resource_path(type_: str, id_: str, relationship: str | None = None) -> str:
-    """``/v1/{type}/{id}[/{relationship}]`` from an event's instance. Raises AscRequestError
-    for a type or id that could not be an App Store Connect one (nothing is requested)."""
-    if not _TYPE.match(type_):
-        raise AscRequestError(f"not an App Store Connect resource type: {type_!r}")
-    if relationship is not None and not _TYPE.match(relationship):
-        raise AscRequestError(f"not an App Store Connect relationship: {relationship!r}")
-    if not _ID.match(id_):
-        raise AscRequestError(f"not an App Store Connect resource id: {id_!r}")
-    path = f"/v1/{type_}/{quote(id_, safe='')}"
-    return f"{path}/{relationship}" if relationship else path
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +204,7 @@ class AscClient:
             raise AscTransientError(f"{where}: cannot reach App Store Connect ({reason})") from None
         self._note_rate_limit(response.headers.get("X-Rate-Limit"))
         if response.status_code >= 300:
-            raise _error(where, response)
+            raise answer_error(where, response)
         if response.status_code == 204 or not response.content:
             return {}
         try:
@@ -284,36 +225,6 @@ class AscClient:
             log.warning(
                 "App Store Connect API: %d requests left this hour", self.rate_limit_remaining
             )
-
-
-def _error(where: str, response: requests.Response) -> AscError:
-    status = response.status_code
-    text = f"{where}: {status} {_apple_error(response)}"
-    if status in (401, 403):
-        return AscAuthError(f"{text} — {_AUTH_HINT}", status=status)
-    if status == 404:
-        return AscNotFoundError(text, status=status)
-    if status == 429 or status >= 500:
-        return AscTransientError(text, status=status, retry_after=_retry_after(response))
-    if 300 <= status < 400:
-        return AscRequestError(f"{where}: {status} redirect not followed", status=status)
-    return AscRequestError(text, status=status)
-
-
-def _apple_error(response: requests.Response) -> str:
-    """``CODE: title — detail`` of the first entry of Apple's ``errors`` document."""
-    try:
-        errors = response.json().get("errors")
-        first = errors[0]
-        parts = [str(first.get(k)) for k in ("code", "title", "detail") if first.get(k)]
-        return ": ".join(parts[:2]) + (f" — {parts[2]}" if len(parts) > 2 else "")
-    except (ValueError, AttributeError, TypeError, IndexError, KeyError):
-        return (response.reason or "").strip() or "(no error document)"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.strip().isdigit() else None
 
 
 def _load_key(pem: str) -> EllipticCurvePrivateKey:

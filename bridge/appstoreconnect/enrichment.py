@@ -19,15 +19,10 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bridge.appstoreconnect.client import (
-    AscClient,
-    AscError,
-    AscNotFoundError,
-    AscTransientError,
-    attributes,
-    resource_path,
-)
+from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.details import FEEDBACK
+from bridge.appstoreconnect.errors import AscError, AscNotFoundError, AscTransientError
+from bridge.appstoreconnect.jsonapi import attributes, resource_path
 from bridge.events import Event, Instance
 from bridge.store import Details, EventFacts
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bridge.appstoreconnect import webhooks as asc_webhooks
-from bridge.appstoreconnect.client import AscClient, AscError
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.errors import AscError
 from bridge.appstoreconnect.reconcile_report import (
     ReconcileReport,
     Recovered,
@@ -27,7 +28,7 @@ from bridge.appstoreconnect.reconcile_report import (
     SourceReport,
     Unreadable,
 )
-from bridge.appstoreconnect.webhooks import Delivery
+from bridge.appstoreconnect.webhook_resources import Delivery
 from bridge.errors import ConfigError, PayloadError
 from bridge.intake.ingest import parse, record
 from bridge.providers import appstoreconnect

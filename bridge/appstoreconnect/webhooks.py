@@ -7,156 +7,31 @@ The contract is docs/protocols.md, "Delivery semantics" and "Webhook management 
 * https://developer.apple.com/documentation/appstoreconnectapi/configuring-webhook-notifications
 
 Every function takes an :class:`~bridge.appstoreconnect.client.AscClient` and raises its
-:class:`~bridge.appstoreconnect.client.AscError` subclasses; nothing here prints or logs, and a
-webhook's ``secret`` is only ever sent (App Store Connect never returns it).
+:class:`~bridge.appstoreconnect.errors.AscError` subclasses; nothing here prints or logs, and a
+webhook's ``secret`` is only ever sent (App Store Connect never returns it). The records they
+return are in :mod:`bridge.appstoreconnect.webhook_resources`; the event type names a webhook
+subscribes to, in :mod:`bridge.appstoreconnect.event_types`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from bridge.appstoreconnect.client import AscClient, AscRequestError, attributes, resource_path
-from bridge.providers import appstoreconnect
-from bridge.routing.document import suggest
+from bridge.appstoreconnect.client import AscClient
+from bridge.appstoreconnect.errors import AscRequestError
+from bridge.appstoreconnect.jsonapi import resource_path
+from bridge.appstoreconnect.webhook_resources import (
+    Delivery,
+    Webhook,
+    delivery_from,
+    event_from,
+    webhook_from,
+)
 
 DeliveryState = Literal["SUCCEEDED", "FAILED", "PENDING"]
 MAX_LIMIT = 200  # the API's largest page
-
-# WebhookEventType (docs/protocols.md, "Event types"): the subscription names, SCREAMING_SNAKE,
-# of every event type a webhook delivers (pings cannot be subscribed to).
-_CAMEL = sorted(appstoreconnect.EVENT_TYPES - {appstoreconnect.PING})
-
-
-def snake_name(camel: str) -> str:
-    """``buildUploadStateUpdated`` → ``BUILD_UPLOAD_STATE_UPDATED``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).upper()
-
-
-def camel_name(snake: str) -> str:
-    """``BUILD_UPLOAD_STATE_UPDATED`` → ``buildUploadStateUpdated``."""
-    first, *rest = snake.lower().split("_")
-    return first + "".join(part.capitalize() for part in rest)
-
-
-EVENT_TYPES: tuple[str, ...] = tuple(snake_name(name) for name in _CAMEL)
-
-
-class EventTypeError(ValueError):
-    """A name that is not a WebhookEventType; the message lists the known ones."""
-
-
-def event_types(values: Iterable[str]) -> tuple[str, ...]:
-    """Subscription names from user input: each value one name or several comma-separated,
-    in either form (``BUILD_UPLOAD_STATE_UPDATED`` or ``buildUploadStateUpdated``), or
-    ``all``. Returns them in the API's form, without repeats. Raises EventTypeError."""
-    found: dict[str, None] = {}
-    for value in values:
-        for word in (w.strip() for w in value.split(",")):
-            if not word:
-                continue
-            if word.lower() in ("all", "*"):
-                found.update(dict.fromkeys(EVENT_TYPES))
-                continue
-            found[_event_type(word)] = None
-    if not found:
-        raise EventTypeError(f"give at least one event type ({_known()}), or `all`")
-    return tuple(found)
-
-
-def _event_type(word: str) -> str:
-    name = word.upper() if "_" in word or word.isupper() else snake_name(word)
-    if name in EVENT_TYPES:
-        return name
-    if word == appstoreconnect.PING or name == snake_name(appstoreconnect.PING):
-        raise EventTypeError("pings cannot be subscribed to: every webhook gets them on request")
-    camel = "_" not in word and not word.isupper()
-    hint = suggest(word, _CAMEL) if camel else suggest(name, EVENT_TYPES)
-    known = _known(camel=camel)
-    raise EventTypeError(f"unknown event type {word!r}{hint} (known: {known}, or `all`)")
-
-
-def _known(*, camel: bool = False) -> str:
-    return ", ".join(_CAMEL if camel else EVENT_TYPES)
-
-
-# -- resources ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Webhook:
-    """A ``webhooks`` resource (never with its secret)."""
-
-    id: str
-    app_id: str | None
-    name: str
-    url: str
-    enabled: bool
-    event_types: tuple[str, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "app_id": self.app_id,
-            "name": self.name,
-            "url": self.url,
-            "enabled": self.enabled,
-            "event_types": list(self.event_types),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEvent:
-    """A ``webhookEvents`` resource: what was (or was to be) delivered. ``payload`` is the
-    original body as text; None when the answer did not include the event."""
-
-    id: str
-    event_type: str | None
-    ping: bool
-    payload: str | None
-    created: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "event_type": self.event_type,
-            "ping": self.ping,
-            "created": self.created,
-            "payload": self.payload,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A ``webhookDeliveries`` resource. Dates are Apple's ISO 8601 text."""
-
-    id: str
-    state: str  # SUCCEEDED | FAILED | PENDING
-    created: str | None
-    sent: str | None
-    redelivery: bool
-    url: str | None
-    http_status: int | None
-    error: str | None
-    event_id: str | None
-    event: WebhookEvent | None  # with include=event
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "state": self.state,
-            "created": self.created,
-            "sent": self.sent,
-            "redelivery": self.redelivery,
-            "url": self.url,
-            "http_status": self.http_status,
-            "error": self.error,
-            "event_id": self.event_id,
-            "event": self.event.as_dict() if self.event else None,
-        }
 
 
 def _data(document: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
@@ -164,66 +39,6 @@ def _data(document: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
     if not isinstance(data, dict) or data.get("type") != type_ or not data.get("id"):
         raise AscRequestError(f"App Store Connect answered without a {type_} resource")
     return data
-
-
-def _related_id(resource: Mapping[str, Any], name: str) -> str | None:
-    relationships = resource.get("relationships")
-    related = relationships.get(name) if isinstance(relationships, dict) else None
-    linkage = related.get("data") if isinstance(related, dict) else None
-    ident = linkage.get("id") if isinstance(linkage, dict) else None
-    return str(ident) if ident is not None else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def webhook_from(resource: Mapping[str, Any]) -> Webhook:
-    a = attributes(resource)
-    types = a.get("eventTypes")
-    return Webhook(
-        id=str(resource.get("id")),
-        app_id=_related_id(resource, "app"),
-        name=_text(a.get("name")) or "",
-        url=_text(a.get("url")) or "",
-        enabled=a.get("enabled") is True,
-        event_types=tuple(str(t) for t in types) if isinstance(types, list) else (),
-    )
-
-
-def event_from(resource: Mapping[str, Any]) -> WebhookEvent:
-    a = attributes(resource)
-    return WebhookEvent(
-        id=str(resource.get("id")),
-        event_type=_text(a.get("eventType")),
-        ping=a.get("ping") is True,
-        payload=_text(a.get("payload")),
-        created=_text(a.get("createdDate")),
-    )
-
-
-def delivery_from(
-    resource: Mapping[str, Any], events: Mapping[str, WebhookEvent] | None = None
-) -> Delivery:
-    a = attributes(resource)
-    request, response = a.get("request"), a.get("response")
-    status = response.get("httpStatusCode") if isinstance(response, dict) else None
-    event_id = _related_id(resource, "event")
-    return Delivery(
-        id=str(resource.get("id")),
-        state=_text(a.get("deliveryState")) or "",
-        created=_text(a.get("createdDate")),
-        sent=_text(a.get("sentDate")),
-        redelivery=a.get("redelivery") is True,
-        url=_text(request.get("url")) if isinstance(request, dict) else None,
-        http_status=status if isinstance(status, int) and not isinstance(status, bool) else None,
-        error=_text(a.get("errorMessage")),
-        event_id=event_id,
-        event=(events or {}).get(event_id) if event_id else None,
-    )
-
-
-# -- operations -----------------------------------------------------------------------------
 
 
 def list_webhooks(client: AscClient, app_id: str) -> list[Webhook]:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
-from bridge.appstoreconnect.client import AscTransientError
+from bridge.appstoreconnect.errors import AscTransientError
 from bridge.config import Settings
 from bridge.delivery.backoff import retry_delay
 from bridge.delivery.context import ContextBuilder

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.appstoreconnect.client import AscTransientError
+from bridge.appstoreconnect.errors import AscTransientError
 from bridge.delivery.context import ContextBuilder
 from bridge.delivery.rendering import build_request
 from bridge.errors import RenderError, UnknownSourceError
