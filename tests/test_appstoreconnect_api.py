@@ -32,7 +32,7 @@ from tests.fake_appstoreconnect import (
     apple_error,
     generate_asc_key,
 )
-from tests.fake_github import closed_port_url
+from tests.support.servers import closed_port_url
 
 SAMPLE = json.loads((SAMPLES_DIR / "api-buildUploads-complete.json").read_text())
 BUILD_UPLOAD_ID = SAMPLE["data"]["id"]

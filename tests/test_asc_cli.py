@@ -13,8 +13,8 @@ from click.testing import CliRunner, Result
 
 from bridge.appstoreconnect.webhooks import EVENT_TYPES
 from bridge.cli import cli
-from tests.conftest import sample
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.support.samples import sample
 
 APP = "1234567890"
 

@@ -20,9 +20,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.conftest import sample, signed
 from tests.fake_github import FakeGitHub
-from tests.server_process import Server, free_port
+from tests.support.samples import sample, signed
+from tests.support.servers import Server, process_env
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,19 +109,15 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
 
 @pytest.fixture
 def server(environ: dict[str, str], fake_github: FakeGitHub, tmp_path: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
-    env.update(environ)
-    env.update(
-        {
-            "PORT": str(free_port()),
-            "WEB_CONCURRENCY": "2",
-            "GITHUB_TOKEN": "ghp_browser_test_token",
-            "GITHUB_API_URL": fake_github.url,
-            "BRIDGE_DRY_RUN": "0",
-            "BRIDGE_DISPATCHER": "1",
-            "BRIDGE_POLL_INTERVAL": "0.5s",
-            "BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN,
-        }
+    env = process_env(
+        environ,
+        WEB_CONCURRENCY="2",
+        GITHUB_TOKEN="ghp_browser_test_token",
+        GITHUB_API_URL=fake_github.url,
+        BRIDGE_DRY_RUN="0",
+        BRIDGE_DISPATCHER="1",
+        BRIDGE_POLL_INTERVAL="0.5s",
+        BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN,
     )
     s = Server(env, tmp_path / "server.log").start()
     yield s

@@ -18,8 +18,9 @@ from bridge.routing.matching import match
 from bridge.routing.model import load_routes
 from bridge.store import DeliveryRecord
 from bridge.store.sqlite import SQLiteStore
-from tests.conftest import sample
-from tests.fake_github import FakeGitHub, closed_port_url
+from tests.fake_github import FakeGitHub
+from tests.support.samples import sample
+from tests.support.servers import closed_port_url
 
 GITHUB_TOKEN = "ghp_test_token_never_logged"
 

@@ -24,10 +24,10 @@ from bridge.intake.ingest import ingest
 from bridge.routing.model import RoutesError, load_routes
 from bridge.store import DeliveryRecord
 from bridge.store.sqlite import SQLiteStore
-from tests.conftest import ASC_SECRET, sample, signed
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fake_github import FakeGitHub
-from tests.server_process import Server, free_port
+from tests.support.samples import ASC_SECRET, sample, signed
+from tests.support.servers import Server, free_port
 from tests.test_dispatcher import Clock
 
 FAILED = "appstoreconnect/build-upload-failed.json"

@@ -23,7 +23,8 @@ from bridge.delivery.github import (
     TransientGitHubError,
 )
 from bridge.errors import ConfigError
-from tests.fake_github import FakeGitHub, closed_port_url
+from tests.fake_github import FakeGitHub
+from tests.support.servers import closed_port_url
 
 TOKEN = "ghp_TESTtoken0123456789abcdefABCDEF0123"
 APP_ID = "123456"

@@ -25,9 +25,9 @@ from bridge.errors import ConfigError
 from bridge.intake.ingest import ingest
 from bridge.routing.model import RoutesConfig, load_routes
 from bridge.store import Store, open_store
-from tests.conftest import sample
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fake_github import FakeGitHub
+from tests.support.samples import sample
 
 APP = "1234567890"
 BUILD = sample("appstoreconnect/build-upload-complete.json")

@@ -10,7 +10,7 @@ import yaml
 from bridge.providers import PROVIDERS
 from bridge.routing.matching import match
 from bridge.routing.model import RepositoryDispatch, RoutesConfig, load_routes
-from tests.conftest import SAMPLES
+from tests.support.samples import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"ASC_WEBHOOK_SECRET": "s", "PGYER_WEBHOOK_TOKEN": "t"}

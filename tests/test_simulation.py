@@ -11,7 +11,7 @@ import pytest
 from bridge.delivery.preview import simulate
 from bridge.errors import PayloadError, UnknownSourceError
 from bridge.routing.model import RoutesConfig, load_routes
-from tests.conftest import sample
+from tests.support.samples import sample
 
 ROUTES = """\
 sources:

@@ -14,7 +14,7 @@ from bridge.store import Details, Outcome, Store, open_store
 from bridge.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from bridge.store.postgres import PostgresStore
 from bridge.store.sqlite import SQLiteStore, sqlite_path
-from tests.postgres_server import PostgresServer
+from tests.support.postgres import PostgresServer
 
 EVENT = Event(
     "ios", "appstoreconnect", "buildUploadStateUpdated", "evt-1", "PROCESSING", "COMPLETE",

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge import create_app
-from tests.conftest import ASC_OLD_SECRET, PGYER_TOKEN, bridge, sample, signed
+from tests.support.app import bridge
+from tests.support.samples import ASC_OLD_SECRET, PGYER_TOKEN, sample, signed
 
 BUILD_COMPLETE = sample("appstoreconnect/build-upload-complete.json")
 READY = sample("appstoreconnect/app-version-ready-for-distribution.json")

@@ -30,7 +30,7 @@ from bridge.routing.model import (
     WorkflowDispatch,
     load_routes,
 )
-from tests.conftest import SAMPLES
+from tests.support.samples import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "workflows-examples"

@@ -1,4 +1,5 @@
-"""A real `python -m bridge serve` process (gunicorn, the production shape) for tests."""
+"""Real bridge processes for tests: `python -m bridge serve` (gunicorn, the production shape)
+on a free port of 127.0.0.1, with the environment it needs."""
 
 from __future__ import annotations
 
@@ -11,14 +12,32 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 
 def free_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (now)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: connections are refused."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def process_env(environ: Mapping[str, str], **overrides: str) -> dict[str, str]:
+    """The environment of a bridge process: this process's own (PATH, and what measures
+    coverage) without any BRIDGE_, GITHUB_ or ASC_ variable, then ``environ``, a free
+    ``PORT``, then ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_", "ASC_"))}
+    env.update(environ)
+    env["PORT"] = str(free_port())
+    env.update(overrides)
+    return env
 
 
 class Server:

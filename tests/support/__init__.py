@@ -1,0 +1,12 @@
+"""What the tests share, besides the fixtures of tests/conftest.py and the HTTP fakes. A
+test module imports from here, never from another test module nor from conftest.py.
+
+- samples.py: ``SAMPLES``, ``sample(name)``, ``signed(body)`` and the test secrets.
+- app.py: the test routes.yaml, ``bridge_environ(dir)``, ``make_app(dir, **env)``,
+  ``close_app(app)``, ``bridge(app)`` (the store, dispatcher… an app holds).
+- auth.py: the admin ``TOKEN``, ``log_in(client)``, ``AdminAuth`` (the ``auth`` fixture).
+- cli.py: ``BridgeRunner`` (the ``runner`` fixture): the ``bridge`` command in-process.
+- servers.py: ``Server`` (a real ``bridge serve`` process), ``process_env``, ``free_port``,
+  ``closed_port_url``.
+- postgres.py: ``PostgresServer``, a real PostgreSQL in a temporary folder.
+"""
