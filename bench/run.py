@@ -31,7 +31,7 @@ from bench.results import Footprint, Results, write
 from bridge.events import Event
 from bridge.store import open_store
 from tests.fake_appstoreconnect import FakeAppStoreConnect, generate_asc_key
-from tests.fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 from tests.support.postgres import PostgresServer
 
 WEB_ONLY = "bridge, PostgreSQL, web only (dispatch in a worker dyno)"

@@ -1,4 +1,4 @@
-"""Fixtures only; what they are built from lives in tests/support/.
+"""Fixtures only; what they are built from lives in tests/support/ and tests/fakes/.
 
 - ``environ``: the environment of a bridge under test (tests/support/app.py), its files in
   ``tmp_path``; ``routes_file``: its routes.yaml.
@@ -6,8 +6,8 @@
   ``bridge`` command in its environment. ``admin_app`` and ``auth``: the same with the
   delivery log on, and logging in to it.
 - ``store_url`` / ``store``: each store test runs on SQLite and on a real PostgreSQL.
-- ``fake_github``, ``asc_key``, ``fake_asc``: the HTTP fakes, started, from
-  tests/fake_github.py and tests/fake_appstoreconnect.py.
+- ``fake_github``: the fake GitHub, started; a test fails if a handler of the fake crashed.
+  ``asc_key`` and ``fake_asc`` come with tests/fake_appstoreconnect.py.
 - ``postgres_server`` (session), ``postgres_url`` (a fresh database per test).
 """
 
@@ -21,12 +21,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.store import Store, open_store
+from tests.fakes.github import FakeGitHub
 from tests.support.app import bridge_environ, close_app, make_app
 from tests.support.auth import TOKEN, AdminAuth
 from tests.support.cli import BridgeRunner
 from tests.support.postgres import PostgresServer
 
-pytest_plugins = ["tests.fake_github", "tests.fake_appstoreconnect"]
+pytest_plugins = ["tests.fake_appstoreconnect"]
 
 # -- the app ---------------------------------------------------------------------------------
 
@@ -107,3 +108,14 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture
 def postgres_url(postgres_server: PostgresServer) -> str:
     return postgres_server.create_database()
+
+
+# -- HTTP fakes ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """A started :class:`FakeGitHub` (no prefix); fails the test if a handler crashed."""
+    with FakeGitHub() as fake:
+        yield fake
+    fake.check()

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from bridge import create_app
 from bridge.store import Details
-from tests.fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 from tests.support.app import bridge
 from tests.support.auth import TOKEN, log_in
 from tests.support.samples import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, sample, signed

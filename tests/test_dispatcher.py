@@ -18,7 +18,7 @@ from bridge.routing.matching import match
 from bridge.routing.model import load_routes
 from bridge.store import DeliveryRecord
 from bridge.store.sqlite import SQLiteStore
-from tests.fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 from tests.support.samples import sample
 from tests.support.servers import closed_port_url
 

@@ -1,4 +1,4 @@
-"""bridge.delivery.github against a real HTTP fake of GitHub (tests/fake_github.py): no mocks."""
+"""bridge.delivery.github against a real HTTP fake of GitHub (tests/fakes/github.py): no mocks."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from bridge.delivery.github import (
     TransientGitHubError,
 )
 from bridge.errors import ConfigError
-from tests.fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 from tests.support.servers import closed_port_url
 
 TOKEN = "ghp_TESTtoken0123456789abcdefABCDEF0123"

@@ -26,7 +26,7 @@ from bridge.intake.ingest import ingest
 from bridge.routing.model import RoutesConfig, load_routes
 from bridge.store import Store, open_store
 from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
-from tests.fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 from tests.support.samples import sample
 
 APP = "1234567890"

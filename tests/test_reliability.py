@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from bridge.delivery.dispatcher import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD
-from tests.fake_github import FakeGitHub, RecordedRequest, Reply
+from tests.fakes.github import FakeGitHub, RecordedRequest, Reply
 from tests.support.postgres import PostgresServer
 from tests.support.samples import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, sample, signed
 from tests.support.servers import Server, free_port, process_env

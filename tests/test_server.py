@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bridge.store.sqlite import SQLiteStore, sqlite_path
-from tests.fake_github import FakeGitHub
+from tests.fakes.github import FakeGitHub
 from tests.support.samples import ASC_SECRET, PGYER_TOKEN, SAMPLES, sample, signed
 from tests.support.servers import Server, process_env
 
