@@ -30,7 +30,7 @@ from bench.loadgen import LoadResult, Request, fixed_rate, saturation
 from bench.results import Footprint, Results, write
 from bridge.events import Event
 from bridge.store import open_store
-from tests.fake_appstoreconnect import FakeAppStoreConnect, generate_asc_key
+from tests.fakes.appstoreconnect import FakeAppStoreConnect, generate_asc_key
 from tests.fakes.github import FakeGitHub
 from tests.support.postgres import PostgresServer
 

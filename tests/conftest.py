@@ -6,8 +6,8 @@
   ``bridge`` command in its environment. ``admin_app`` and ``auth``: the same with the
   delivery log on, and logging in to it.
 - ``store_url`` / ``store``: each store test runs on SQLite and on a real PostgreSQL.
-- ``fake_github``: the fake GitHub, started; a test fails if a handler of the fake crashed.
-  ``asc_key`` and ``fake_asc`` come with tests/fake_appstoreconnect.py.
+- ``fake_github``, ``asc_key``, ``fake_asc``: the HTTP fakes, started; a test fails if a
+  handler of the fake crashed.
 - ``postgres_server`` (session), ``postgres_url`` (a fresh database per test).
 """
 
@@ -21,13 +21,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge.store import Store, open_store
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fakes.github import FakeGitHub
 from tests.support.app import bridge_environ, close_app, make_app
 from tests.support.auth import TOKEN, AdminAuth
 from tests.support.cli import BridgeRunner
 from tests.support.postgres import PostgresServer
-
-pytest_plugins = ["tests.fake_appstoreconnect"]
 
 # -- the app ---------------------------------------------------------------------------------
 
@@ -117,5 +116,20 @@ def postgres_url(postgres_server: PostgresServer) -> str:
 def fake_github() -> Iterator[FakeGitHub]:
     """A started :class:`FakeGitHub` (no prefix); fails the test if a handler crashed."""
     with FakeGitHub() as fake:
+        yield fake
+    fake.check()
+
+
+@pytest.fixture(scope="session")
+def asc_key() -> AscKey:
+    """A fresh App Store Connect key (EC P-256), shared by the session's tests."""
+    return generate_asc_key()
+
+
+@pytest.fixture
+def fake_asc(asc_key: AscKey) -> Iterator[FakeAppStoreConnect]:
+    """A started :class:`FakeAppStoreConnect` accepting tokens signed with ``asc_key``;
+    fails the test if a handler crashed."""
+    with FakeAppStoreConnect(asc_key) as fake:
         yield fake
     fake.check()

@@ -1,5 +1,5 @@
 """The App Store Connect API client (bridge/appstoreconnect_api.py) over real HTTP against the
-fake App Store Connect (tests/fake_appstoreconnect.py), which verifies every token."""
+fake App Store Connect (tests/fakes/appstoreconnect/), which verifies every token."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from bridge.appstoreconnect.client import (
     AscTransientError,
     resource_path,
 )
-from tests.fake_appstoreconnect import (
+from tests.fakes.appstoreconnect import (
     SAMPLES_DIR,
     AscKey,
     FakeAppStoreConnect,

@@ -1,5 +1,5 @@
 """`bridge asc webhooks|ping|deliveries|redeliver` against the fake App Store Connect API
-(tests/fake_appstoreconnect.py: real HTTP, tokens verified with a key made for the test)."""
+(tests/fakes/appstoreconnect/: real HTTP, tokens verified with a key made for the test)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from bridge.appstoreconnect.webhooks import EVENT_TYPES
 from bridge.cli import cli
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.support.samples import sample
 
 APP = "1234567890"

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from bridge.appstoreconnect.client import asc_client
 from bridge.config import Settings
 from bridge.errors import ConfigError
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect
 
 BUILD_UPLOAD = "/v1/buildUploads/1f2c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 KEY_VARIABLE = "ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH"

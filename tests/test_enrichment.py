@@ -24,7 +24,7 @@ from bridge.intake.ingest import ingest
 from bridge.routing.model import RoutesError, load_routes
 from bridge.store import DeliveryRecord
 from bridge.store.sqlite import SQLiteStore
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fakes.github import FakeGitHub
 from tests.support.samples import ASC_SECRET, sample, signed
 from tests.support.servers import Server, free_port

@@ -25,7 +25,7 @@ from bridge.errors import ConfigError
 from bridge.intake.ingest import ingest
 from bridge.routing.model import RoutesConfig, load_routes
 from bridge.store import Store, open_store
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fakes.github import FakeGitHub
 from tests.support.samples import sample
 
