@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import jwt
 import pytest
@@ -32,39 +32,14 @@ from tests.fakes.appstoreconnect import (
     apple_error,
     generate_asc_key,
 )
+from tests.support.asc import asc_client_for as make_client
+from tests.support.clock import Clock
 from tests.support.servers import closed_port_url
 
 SAMPLE = json.loads((SAMPLES_DIR / "api-buildUploads-complete.json").read_text())
 BUILD_UPLOAD_ID = SAMPLE["data"]["id"]
 BUILD_UPLOAD = f"/v1/buildUploads/{BUILD_UPLOAD_ID}"
 APP = "1234567890"
-
-
-class Clock:
-    """An injectable clock that only moves when told to."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_client(
-    fake: FakeAppStoreConnect,
-    key: AscKey,
-    *,
-    timeout: float = 2.0,
-    clock: Callable[[], float] = time.time,
-) -> AscClient:
-    return AscClient(
-        api_url=fake.url,
-        key_id=key.key_id,
-        issuer_id=key.issuer_id,
-        private_key=key.private_pem,
-        timeout=timeout,
-        clock=clock,
-    )
 
 
 @pytest.fixture(name="client")

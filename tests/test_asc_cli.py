@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from bridge.appstoreconnect.webhooks import EVENT_TYPES
 from bridge.cli import cli
 from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.support.asc import asc_environ
 from tests.support.samples import sample
 
 APP = "1234567890"
@@ -21,13 +22,7 @@ APP = "1234567890"
 
 @pytest.fixture
 def env(environ: dict[str, str], fake_asc: FakeAppStoreConnect, asc_key: AscKey) -> dict[str, str]:
-    return {
-        **environ,
-        "ASC_KEY_ID": asc_key.key_id,
-        "ASC_ISSUER_ID": asc_key.issuer_id,
-        "ASC_PRIVATE_KEY": asc_key.private_pem,
-        "ASC_API_URL": fake_asc.url,
-    }
+    return {**environ, **asc_environ(fake_asc, asc_key)}
 
 
 def run(env: Mapping[str, str | None], *args: str, input: str | None = None) -> Result:

@@ -27,6 +27,7 @@ from bridge.routing.model import RoutesConfig, load_routes
 from bridge.store import Store, open_store
 from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
 from tests.fakes.github import FakeGitHub
+from tests.support.asc import asc_client_for, asc_environ
 from tests.support.samples import sample
 
 APP = "1234567890"
@@ -90,10 +91,7 @@ def env(
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
         "IOS_WEBHOOK": ios,
         "MAC_WEBHOOK": mac,
-        "ASC_KEY_ID": asc_key.key_id,
-        "ASC_ISSUER_ID": asc_key.issuer_id,
-        "ASC_PRIVATE_KEY": asc_key.private_pem,
-        "ASC_API_URL": fake_asc.url,
+        **asc_environ(fake_asc, asc_key),
     }
 
 
@@ -416,12 +414,7 @@ def test_missing_key(env: dict[str, str]) -> None:
 
 @pytest.fixture
 def client(fake_asc: FakeAppStoreConnect, asc_key: AscKey) -> AscClient:
-    return AscClient(
-        api_url=fake_asc.url,
-        key_id=asc_key.key_id,
-        issuer_id=asc_key.issuer_id,
-        private_key=asc_key.private_pem,
-    )
+    return asc_client_for(fake_asc, asc_key)
 
 
 @pytest.fixture

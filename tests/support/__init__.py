@@ -7,6 +7,9 @@ module nor from conftest.py.
   ``close_app(app)``, ``bridge(app)`` (the store, dispatcher… an app holds).
 - auth.py: the admin ``TOKEN``, ``log_in(client)``, ``AdminAuth`` (the ``auth`` fixture).
 - cli.py: ``BridgeRunner`` (the ``runner`` fixture): the ``bridge`` command in-process.
+- clock.py: ``Clock``, a time that moves only when the test moves it.
+- dispatcher.py: ``DispatcherHarness``: store + routes + GitHub client in a Dispatcher.
+- asc.py: an App Store Connect client and environment pointing at the fake.
 - servers.py: ``Server`` (a real ``bridge serve`` process), ``process_env``, ``free_port``,
   ``closed_port_url``.
 - postgres.py: ``PostgresServer``, a real PostgreSQL in a temporary folder.
