@@ -1,6 +1,6 @@
 """What the tests share, besides the fixtures of tests/conftest.py and the HTTP fakes of
 tests/fakes/. A test module imports from here (or from tests.fakes), never from another test
-module nor from conftest.py.
+module nor from conftest.py (tests/test_layout.py checks it).
 
 - samples.py: ``SAMPLES``, ``sample(name)``, ``signed(body)`` and the test secrets.
 - app.py: the test routes.yaml, ``bridge_environ(dir)``, ``make_app(dir, **env)``,
