@@ -373,7 +373,7 @@ def test_post_patch_delete_send_json_and_return_documents(
         {"data": {"type": "webhooks", "id": hook, "attributes": {"enabled": False}}},
     )
     assert updated["data"]["attributes"]["enabled"] is False
-    assert client.delete(resource_path("webhooks", hook)) is None
+    assert client.delete(resource_path("webhooks", hook)) is None  # type: ignore[func-returns-value]
 
     assert fake_asc.webhooks(APP) == []
     post, patch, delete = fake_asc.requests

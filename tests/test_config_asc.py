@@ -3,6 +3,7 @@ errors. Secrets never appear in an error message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -259,7 +260,7 @@ def _ed25519_pem() -> str:
 def test_a_key_that_is_not_an_app_store_connect_key(
     asc_key: AscKey, rsa_pem: str, kind: str
 ) -> None:
-    pem = {
+    pems: dict[str, Callable[[], str]] = {
         "rsa": lambda: rsa_pem,
         "p384": lambda: pkcs8(ec.generate_private_key(ec.SECP384R1())),
         "ed25519": _ed25519_pem,
@@ -269,7 +270,8 @@ def test_a_key_that_is_not_an_app_store_connect_key(
             "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n"
         ),
         "body-only": lambda: "".join(asc_key.private_pem.strip().splitlines()[1:-1]),
-    }[kind]()
+    }
+    pem = pems[kind]()
     settings = Settings.from_env(key_env(asc_key, ASC_PRIVATE_KEY=pem))
 
     with pytest.raises(

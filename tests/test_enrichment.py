@@ -9,6 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -120,7 +121,7 @@ def harness(
     h.close()
 
 
-def payload_of(request: object) -> dict[str, object]:
+def payload_of(request: object) -> dict[str, Any]:
     body = getattr(request, "json", None)
     assert isinstance(body, dict)
     client_payload = body["client_payload"]

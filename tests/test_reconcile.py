@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -110,8 +111,8 @@ def ago(**delta: float) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
 
 
-def build_event(event_id: str) -> dict[str, object]:
-    document = json.loads(BUILD)
+def build_event(event_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(BUILD)
     document["data"]["id"] = event_id
     return document
 

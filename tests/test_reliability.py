@@ -96,7 +96,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
-            return r.status
+            status: int = r.status
+            return status
     except urllib.error.HTTPError as exc:
         return exc.code
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_a_when_condition_that_fails_is_explained(routes: RoutesConfig) -> None:
 
 
 def test_every_failing_criterion_is_listed_and_a_match_has_none(routes: RoutesConfig) -> None:
-    body = {"data": {"type": "buildUploadStateUpdated", "id": "x",
+    body: dict[str, Any] = {"data": {"type": "buildUploadStateUpdated", "id": "x",
                      "attributes": {"oldState": "PROCESSING", "newState": "FAILED", "team": "core"}}}  # fmt: skip
     result = simulate(routes, "ios", json.dumps(body).encode())
     assert dict(result.unmatched) == {

@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.test import TestResponse
 
 from bridge import create_app
 from tests.support.app import bridge
@@ -17,7 +18,7 @@ READY = sample("appstoreconnect/app-version-ready-for-distribution.json")
 PGYER_UPDATE = sample("pgyer/update-version.json")
 
 
-def post_asc(client: FlaskClient, body: bytes, **headers: str):  # type: ignore[no-untyped-def]
+def post_asc(client: FlaskClient, body: bytes, **headers: str) -> TestResponse:
     return client.post("/webhooks/ios", data=body, headers={**signed(body), **headers})
 
 
