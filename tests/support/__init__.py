@@ -10,7 +10,7 @@ module nor from conftest.py (tests/test_layout.py checks it).
 - clock.py: ``Clock``, a time that moves only when the test moves it.
 - dispatcher.py: ``DispatcherHarness``: store + routes + GitHub client in a Dispatcher.
 - asc.py: an App Store Connect client and environment pointing at the fake.
-- servers.py: ``Server`` (a real ``bridge serve`` process), ``process_env``, ``free_port``,
-  ``closed_port_url``.
+- servers.py: ``Server`` and ``Worker`` (real ``bridge serve`` and ``bridge worker``
+  processes), ``process_env``, ``free_port``, ``closed_port_url``.
 - postgres.py: ``PostgresServer``, a real PostgreSQL in a temporary folder.
 """

@@ -1,5 +1,5 @@
 """Real bridge processes for tests: `python -m bridge serve` (gunicorn, the production shape)
-on a free port of 127.0.0.1, with the environment it needs."""
+and `python -m bridge worker`, on a free port of 127.0.0.1, with the environment they need."""
 
 from __future__ import annotations
 
@@ -94,3 +94,42 @@ class Server:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
+
+
+class Worker:
+    """A `python -m bridge worker` process (the Procfile's ``worker``): the dispatcher, and
+    the reconcile job when configured, without HTTP. Its output goes to ``log``."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = {**env, "PYTHONUNBUFFERED": "1"}  # its first line tells it is running
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bridge", "worker"],
+                env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if "bridge worker " in self.log.read_text():
+                return self
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bridge worker exited:\n{self.log.read_text()}")
+            time.sleep(0.05)
+        raise AssertionError(f"bridge worker did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> int | None:
+        """SIGTERM, as the platform stops a dyno; returns the exit status (None: killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+                return None
+        return self.proc.returncode
