@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from selenium import webdriver
@@ -85,9 +86,13 @@ class Browser:
             time.sleep(0.3)
             self.driver.refresh()
 
-    def wait_for_url(self, part: str, timeout: float = 10) -> None:
-        """A click on a form button returns before the next page has loaded."""
-        WebDriverWait(self.driver, timeout).until(lambda d: part in d.current_url)
+    def wait_for_url(self, path: str, timeout: float = 10) -> None:
+        """Wait for the page at ``path``: a click on a form button returns before the next
+        page has loaded, and the page it leaves may hold ``path`` in its query string
+        (``/login?next=/deliveries``)."""
+        WebDriverWait(self.driver, timeout).until(
+            lambda d: urlsplit(str(d.current_url)).path == path
+        )
 
     def quit(self) -> None:
         self.driver.quit()
