@@ -19,6 +19,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.fakes.github import FakeGitHub
@@ -63,7 +64,14 @@ class Browser:
         return str(element.text)
 
     def click(self, css: str) -> None:
-        self.find(css).click()
+        """Click; when that leaves the page (a link, a form's submit button), return once the
+        next page has replaced it: the click itself returns before."""
+        element = self.find(css)
+        leaves = element.tag_name == "a" or element.get_attribute("type") == "submit"
+        page = self.find("html")
+        element.click()
+        if leaves:
+            WebDriverWait(self.driver, 10).until(staleness_of(page))
 
     def type(self, css: str, text: str) -> None:
         self.find(css).send_keys(text)
