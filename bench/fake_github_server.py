@@ -1,4 +1,4 @@
-"""Run tests/fake_github.py's fake GitHub as a process: ``fake_github_server.py PORT LATENCY``.
+"""Run tests/fakes/github.py's fake GitHub as a process: ``fake_github_server.py PORT LATENCY``.
 
 Every dispatch is answered after LATENCY seconds (0: at once). Stops on SIGTERM.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fake_github import FakeGitHub, RecordedRequest, Reply
+from tests.fakes.github import FakeGitHub, RecordedRequest, Reply
 
 
 def main() -> None:

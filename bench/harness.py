@@ -1,6 +1,6 @@
 """The processes a benchmark runs, all on 127.0.0.1: bridge (`bridge serve`, the production
 gunicorn config), adnanh/webhook (Debian's `webhook`), a fake GitHub in its own process, and
-PostgreSQL (tests/postgres_server.py, with fsync on)."""
+PostgreSQL (tests/support/postgres.py, with fsync on)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.server_process import free_port  # bench/run.py puts the checkout on sys.path
+from tests.support.servers import free_port  # bench/run.py puts the checkout on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 

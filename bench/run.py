@@ -30,9 +30,9 @@ from bench.loadgen import LoadResult, Request, fixed_rate, saturation
 from bench.results import Footprint, Results, write
 from bridge.events import Event
 from bridge.store import open_store
-from tests.fake_appstoreconnect import FakeAppStoreConnect, generate_asc_key
-from tests.fake_github import FakeGitHub
-from tests.postgres_server import PostgresServer
+from tests.fakes.appstoreconnect import FakeAppStoreConnect, generate_asc_key
+from tests.fakes.github import FakeGitHub
+from tests.support.postgres import PostgresServer
 
 WEB_ONLY = "bridge, PostgreSQL, web only (dispatch in a worker dyno)"
 

@@ -1,5 +1,15 @@
-"""Shared fixtures: a routes.yaml covering every dispatch shape, an app on a temporary SQLite
-file, signed sample payloads, and the fake GitHub (tests/fake_github.py)."""
+"""Fixtures only; what they are built from lives in tests/support/ and tests/fakes/.
+
+- ``environ``: the environment of a bridge under test (tests/support/app.py), its files in
+  ``tmp_path``; ``routes_file``: its routes.yaml.
+- ``app``, ``client``, ``runner``: that bridge as a Flask app, its test client, and the
+  ``bridge`` command in its environment. ``admin_app`` and ``auth``: the same with the
+  delivery log on, and logging in to it.
+- ``store_url`` / ``store``: each store test runs on SQLite and on a real PostgreSQL.
+- ``fake_github``, ``asc_key``, ``fake_asc``: the HTTP fakes, started; a test fails if a
+  handler of the fake crashed.
+- ``postgres_server`` (session), ``postgres_url`` (a fresh database per test).
+"""
 
 from __future__ import annotations
 
@@ -10,109 +20,33 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bridge import create_app
-from bridge.providers.signatures import apple_signature
-from bridge.services import Services
 from bridge.store import Store, open_store
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.github import FakeGitHub
+from tests.support.app import bridge_environ, close_app, make_app
+from tests.support.auth import TOKEN, AdminAuth
+from tests.support.cli import BridgeRunner
+from tests.support.postgres import PostgresServer
 
-pytest_plugins = ["tests.fake_github", "tests.fake_appstoreconnect", "tests.postgres_server"]
-
-SAMPLES = Path(__file__).parent / "samples"
-ASC_SECRET = "test-asc-secret"
-ASC_OLD_SECRET = "test-asc-old-secret"
-PGYER_TOKEN = "test-pgyer-token-0123456789"
-
-ROUTES_YAML = """\
-sources:
-  ios:
-    provider: appstoreconnect
-    secrets: ["${ASC_SECRET}", "${ASC_OLD_SECRET}"]
-  beta:
-    provider: pgyer
-    token: ${PGYER_TOKEN}
-routes:
-  - name: build-complete
-    source: ios
-    event: buildUploadStateUpdated
-    from: PROCESSING
-    to: COMPLETE
-    dispatch:
-      repository: acme/ios
-      event_type: asc-build-complete
-  - name: version-live
-    source: ios
-    event: appStoreVersionAppVersionStateUpdated
-    to: READY_FOR_DISTRIBUTION
-    dispatch:
-      repository: acme/ios
-      workflow: release.yml
-      ref: main
-      inputs:
-        version_id: "{{ event.instance.id }}"
-  - name: version-live-notes
-    source: ios
-    event: appStoreVersionAppVersionStateUpdated
-    to: READY_FOR_DISTRIBUTION
-    dispatch:
-      repository: acme/ios
-      event_type: asc-version-live
-  - name: rejected
-    source: ios
-    event: appStoreVersionAppVersionStateUpdated
-    to: [REJECTED, METADATA_REJECTED, INVALID_BINARY]
-    dispatch:
-      repository: acme/ios
-      event_type: asc-rejected
-      client_payload:
-        state: "{{ event.new_state }}"
-        missing: "{{ payload.not_there }}"
-  - name: new-build
-    source: beta
-    event: updateVersion
-    dispatch:
-      repository: acme/android
-      event_type: pgyer-new-build
-      client_payload:
-        version: "{{ payload.os_version }}"
-        build: "{{ payload.build_version }}"
-"""
-
-
-def sample(name: str) -> bytes:
-    """A recorded webhook body, e.g. ``sample("appstoreconnect/ping.json")``."""
-    return (SAMPLES / name).read_bytes()
-
-
-def signed(body: bytes, secret: str = ASC_SECRET) -> dict[str, str]:
-    return {"X-Apple-Signature": apple_signature(body, secret), "Content-Type": "application/json"}
+# -- the app ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def routes_file(tmp_path: Path) -> Path:
-    path = tmp_path / "routes.yaml"
-    path.write_text(ROUTES_YAML)
-    return path
-
-
-@pytest.fixture
-def environ(tmp_path: Path, routes_file: Path) -> dict[str, str]:
+def environ(tmp_path: Path) -> dict[str, str]:
     """The environment of a bridge under test: dry-run, dispatcher thread off (tests drive it)."""
-    return {
-        "BRIDGE_ROUTES": str(routes_file),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
-        "ASC_SECRET": ASC_SECRET,
-        "ASC_OLD_SECRET": ASC_OLD_SECRET,
-        "PGYER_TOKEN": PGYER_TOKEN,
-        "BRIDGE_DRY_RUN": "1",
-        "BRIDGE_DISPATCHER": "0",
-    }
+    return bridge_environ(tmp_path)
 
 
 @pytest.fixture
-def app(environ: dict[str, str]) -> Iterator[Flask]:
-    app = create_app(environ=environ)
+def routes_file(environ: dict[str, str]) -> Path:
+    return Path(environ["BRIDGE_ROUTES"])
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path)
     yield app
-    bridge(app).close()
+    close_app(app)
 
 
 @pytest.fixture
@@ -120,9 +54,27 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def bridge(app: Flask) -> Services:
-    state: Services = app.extensions["bridge"]
-    return state
+@pytest.fixture
+def runner(environ: dict[str, str]) -> BridgeRunner:
+    """``runner.invoke("events")``: the ``bridge`` command on the same files as ``app``."""
+    return BridgeRunner(environ)
+
+
+@pytest.fixture
+def admin_app(tmp_path: Path) -> Iterator[Flask]:
+    """``app`` with the delivery log on: BRIDGE_ADMIN_TOKEN is tests.support.auth.TOKEN."""
+    app = make_app(tmp_path, BRIDGE_ADMIN_TOKEN=TOKEN)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def auth(admin_app: Flask) -> AdminAuth:
+    """``auth.log_in()`` / ``auth.log_out()`` on ``auth.client``, a client of ``admin_app``."""
+    return AdminAuth(admin_app.test_client())
+
+
+# -- stores ----------------------------------------------------------------------------------
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -139,3 +91,45 @@ def store(store_url: str) -> Iterator[Store]:
     s = open_store(store_url, pool_size=4)
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.init()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    return postgres_server.create_database()
+
+
+# -- HTTP fakes ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """A started :class:`FakeGitHub` (no prefix); fails the test if a handler crashed."""
+    with FakeGitHub() as fake:
+        yield fake
+    fake.check()
+
+
+@pytest.fixture(scope="session")
+def asc_key() -> AscKey:
+    """A fresh App Store Connect key (EC P-256), shared by the session's tests."""
+    return generate_asc_key()
+
+
+@pytest.fixture
+def fake_asc(asc_key: AscKey) -> Iterator[FakeAppStoreConnect]:
+    """A started :class:`FakeAppStoreConnect` accepting tokens signed with ``asc_key``;
+    fails the test if a handler crashed."""
+    with FakeAppStoreConnect(asc_key) as fake:
+        yield fake
+    fake.check()

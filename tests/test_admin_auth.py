@@ -3,37 +3,18 @@ cookie, bearer tokens, CSRF on every POST. Real requests through the Flask test 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from tests.conftest import bridge, sample, signed
+from tests.support.app import bridge
+from tests.support.auth import TOKEN, log_in
+from tests.support.samples import sample, signed
 
-TOKEN = "admin-token-for-tests-0123456789abcdef"
 BUILD = sample("appstoreconnect/build-upload-complete.json")
 PAGES = ["/", "/deliveries", "/events/ios/x", "/test-payload", "/login"]
 POSTS = ["/deliveries/d1/replay", "/deliveries/replay-failed", "/test-payload", "/login"]
-
-
-@pytest.fixture
-def admin_app(environ: dict[str, str]) -> Iterator[Flask]:
-    app = create_app(environ={**environ, "BRIDGE_ADMIN_TOKEN": TOKEN})
-    yield app
-    bridge(app).store.close()
-
-
-def log_in(client: FlaskClient) -> str:
-    """Log in through the form; returns the session's CSRF token, read from a page."""
-    response = client.post("/login", data={"token": TOKEN, "next": "/deliveries"})
-    assert response.status_code == 302
-    page = client.get("/deliveries").text
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
 
 
 def failed_delivery(app: Flask, client: FlaskClient) -> str:

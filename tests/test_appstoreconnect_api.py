@@ -1,5 +1,5 @@
 """The App Store Connect API client (bridge/appstoreconnect/client.py) over real HTTP against the
-fake App Store Connect (tests/fake_appstoreconnect.py), which verifies every token."""
+fake App Store Connect (tests/fakes/appstoreconnect/), which verifies every token."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import jwt
 import pytest
@@ -23,46 +23,21 @@ from bridge.appstoreconnect.errors import (
     AscTransientError,
 )
 from bridge.appstoreconnect.jsonapi import resource_path
-from tests.fake_appstoreconnect import (
+from tests.fakes.appstoreconnect import (
     SAMPLES_DIR,
     AscKey,
     FakeAppStoreConnect,
     apple_error,
     generate_asc_key,
 )
-from tests.fake_github import closed_port_url
+from tests.support.asc import asc_client_for as make_client
+from tests.support.clock import Clock
+from tests.support.servers import closed_port_url
 
 SAMPLE = json.loads((SAMPLES_DIR / "api-buildUploads-complete.json").read_text())
 BUILD_UPLOAD_ID = SAMPLE["data"]["id"]
 BUILD_UPLOAD = f"/v1/buildUploads/{BUILD_UPLOAD_ID}"
 APP = "1234567890"
-
-
-class Clock:
-    """An injectable clock that only moves when told to."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def make_client(
-    fake: FakeAppStoreConnect,
-    key: AscKey,
-    *,
-    timeout: float = 2.0,
-    clock: Callable[[], float] = time.time,
-) -> AscClient:
-    return AscClient(
-        api_url=fake.url,
-        key_id=key.key_id,
-        issuer_id=key.issuer_id,
-        private_key=key.private_pem,
-        timeout=timeout,
-        clock=clock,
-    )
 
 
 @pytest.fixture(name="client")
@@ -396,7 +371,7 @@ def test_post_patch_delete_send_json_and_return_documents(
         {"data": {"type": "webhooks", "id": hook, "attributes": {"enabled": False}}},
     )
     assert updated["data"]["attributes"]["enabled"] is False
-    assert client.delete(resource_path("webhooks", hook)) is None
+    assert client.delete(resource_path("webhooks", hook)) is None  # type: ignore[func-returns-value]
 
     assert fake_asc.webhooks(APP) == []
     post, patch, delete = fake_asc.requests

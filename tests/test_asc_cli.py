@@ -1,5 +1,5 @@
 """`bridge asc webhooks|ping|deliveries|redeliver` against the fake App Store Connect API
-(tests/fake_appstoreconnect.py: real HTTP, tokens verified with a key made for the test)."""
+(tests/fakes/appstoreconnect/: real HTTP, tokens verified with a key made for the test)."""
 
 from __future__ import annotations
 
@@ -13,21 +13,16 @@ from click.testing import CliRunner, Result
 
 from bridge.appstoreconnect.event_types import EVENT_TYPES
 from bridge.cli import cli
-from tests.conftest import sample
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.support.asc import asc_environ
+from tests.support.samples import sample
 
 APP = "1234567890"
 
 
 @pytest.fixture
 def env(environ: dict[str, str], fake_asc: FakeAppStoreConnect, asc_key: AscKey) -> dict[str, str]:
-    return {
-        **environ,
-        "ASC_KEY_ID": asc_key.key_id,
-        "ASC_ISSUER_ID": asc_key.issuer_id,
-        "ASC_PRIVATE_KEY": asc_key.private_pem,
-        "ASC_API_URL": fake_asc.url,
-    }
+    return {**environ, **asc_environ(fake_asc, asc_key)}
 
 
 def run(env: Mapping[str, str | None], *args: str, input: str | None = None) -> Result:

@@ -13,16 +13,18 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.conftest import sample, signed
-from tests.fake_github import FakeGitHub
-from tests.server_process import Server, free_port
+from tests.fakes.github import FakeGitHub
+from tests.support.samples import sample, signed
+from tests.support.servers import Server, process_env
 
 pytestmark = pytest.mark.server
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +64,14 @@ class Browser:
         return str(element.text)
 
     def click(self, css: str) -> None:
-        self.find(css).click()
+        """Click; when that leaves the page (a link, a form's submit button), return once the
+        next page has replaced it: the click itself returns before."""
+        element = self.find(css)
+        leaves = element.tag_name == "a" or element.get_attribute("type") == "submit"
+        page = self.find("html")
+        element.click()
+        if leaves:
+            WebDriverWait(self.driver, 10).until(staleness_of(page))
 
     def type(self, css: str, text: str) -> None:
         self.find(css).send_keys(text)
@@ -85,9 +94,13 @@ class Browser:
             time.sleep(0.3)
             self.driver.refresh()
 
-    def wait_for_url(self, part: str, timeout: float = 10) -> None:
-        """A click on a form button returns before the next page has loaded."""
-        WebDriverWait(self.driver, timeout).until(lambda d: part in d.current_url)
+    def wait_for_url(self, path: str, timeout: float = 10) -> None:
+        """Wait for the page at ``path``: a click on a form button returns before the next
+        page has loaded, and the page it leaves may hold ``path`` in its query string
+        (``/login?next=/deliveries``)."""
+        WebDriverWait(self.driver, timeout).until(
+            lambda d: urlsplit(str(d.current_url)).path == path
+        )
 
     def quit(self) -> None:
         self.driver.quit()
@@ -109,19 +122,15 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
 
 @pytest.fixture
 def server(environ: dict[str, str], fake_github: FakeGitHub, tmp_path: Path) -> Iterator[Server]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
-    env.update(environ)
-    env.update(
-        {
-            "PORT": str(free_port()),
-            "WEB_CONCURRENCY": "2",
-            "GITHUB_TOKEN": "ghp_browser_test_token",
-            "GITHUB_API_URL": fake_github.url,
-            "BRIDGE_DRY_RUN": "0",
-            "BRIDGE_DISPATCHER": "1",
-            "BRIDGE_POLL_INTERVAL": "0.5s",
-            "BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN,
-        }
+    env = process_env(
+        environ,
+        WEB_CONCURRENCY="2",
+        GITHUB_TOKEN="ghp_browser_test_token",
+        GITHUB_API_URL=fake_github.url,
+        BRIDGE_DRY_RUN="0",
+        BRIDGE_DISPATCHER="1",
+        BRIDGE_POLL_INTERVAL="0.5s",
+        BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN,
     )
     s = Server(env, tmp_path / "server.log").start()
     yield s

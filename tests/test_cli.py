@@ -11,7 +11,8 @@ from flask import Flask
 
 from bridge.cli import cli
 from bridge.store.migrations import POSTGRES_MIGRATIONS
-from tests.conftest import SAMPLES, bridge, sample, signed
+from tests.support.app import bridge
+from tests.support.samples import SAMPLES, sample, signed
 
 
 def run(environ: dict[str, str], *args: str) -> Result:

@@ -3,6 +3,7 @@ errors. Secrets never appear in an error message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from bridge.appstoreconnect.client import AscClient
 from bridge.config import Settings
 from bridge.errors import ConfigError
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect
 
 BUILD_UPLOAD = "/v1/buildUploads/1f2c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 KEY_VARIABLE = "ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH"
@@ -259,7 +260,7 @@ def _ed25519_pem() -> str:
 def test_a_key_that_is_not_an_app_store_connect_key(
     asc_key: AscKey, rsa_pem: str, kind: str
 ) -> None:
-    pem = {
+    pems: dict[str, Callable[[], str]] = {
         "rsa": lambda: rsa_pem,
         "p384": lambda: pkcs8(ec.generate_private_key(ec.SECP384R1())),
         "ed25519": _ed25519_pem,
@@ -269,7 +270,8 @@ def test_a_key_that_is_not_an_app_store_connect_key(
             "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END PRIVATE KEY-----\n"
         ),
         "body-only": lambda: "".join(asc_key.private_pem.strip().splitlines()[1:-1]),
-    }[kind]()
+    }
+    pem = pems[kind]()
     settings = Settings.from_env(key_env(asc_key, ASC_PRIVATE_KEY=pem))
 
     with pytest.raises(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
 
 import markupsafe
 import pytest
@@ -17,10 +16,11 @@ from flask.testing import FlaskClient
 from bridge import create_app
 from bridge.providers import PROVIDERS
 from bridge.store import Details
-from tests.conftest import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, bridge, sample, signed
-from tests.fake_github import FakeGitHub
-from tests.test_admin_auth import TOKEN, log_in
-from tests.test_providers import provider_like
+from tests.fakes.github import FakeGitHub
+from tests.support.app import bridge
+from tests.support.auth import TOKEN, log_in
+from tests.support.providers import provider_like
+from tests.support.samples import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, sample, signed
 
 BUILD = sample("appstoreconnect/build-upload-complete.json")
 BUILD_ID = "0b9a7c1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d"
@@ -62,10 +62,8 @@ class Operator:
 
 
 @pytest.fixture
-def operator(environ: dict[str, str]) -> Iterator[Operator]:
-    app = create_app(environ={**environ, "BRIDGE_ADMIN_TOKEN": TOKEN})
-    yield Operator(app)
-    bridge(app).store.close()
+def operator(admin_app: Flask) -> Operator:
+    return Operator(admin_app)
 
 
 def esc(text: str) -> str:

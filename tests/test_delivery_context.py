@@ -19,9 +19,9 @@ from flask.testing import FlaskClient
 from bridge import create_app
 from bridge.cli import cli
 from bridge.services import Services
-from tests.conftest import ASC_SECRET, PGYER_TOKEN, SAMPLES, signed
-from tests.fake_appstoreconnect import FakeAppStoreConnect
-from tests.fake_github import FakeGitHub
+from tests.fakes.appstoreconnect import FakeAppStoreConnect
+from tests.fakes.github import FakeGitHub
+from tests.support.samples import ASC_SECRET, PGYER_TOKEN, SAMPLES, signed
 
 ADMIN = "admin-token-for-context-tests-0123456789"
 ROUTES = """\

@@ -20,7 +20,7 @@ from flask import Flask
 
 from bridge import create_app, logs
 from bridge.config import Settings
-from tests.conftest import bridge
+from tests.support.app import close_app
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = json.loads((ROOT / "app.json").read_text())
@@ -42,7 +42,7 @@ class Recording(dict[str, str]):
         super().__init__()
         self.asked: set[str] = set()
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self.asked.add(key)
         return super().get(key, default)
 
@@ -191,7 +191,7 @@ def deployed(environ: dict[str, str]) -> Iterator[Flask]:
     env.update({"BRIDGE_RETENTION": "30d", "IOS_DEFAULT_BRANCH": "main"})
     app = create_app(environ=env)
     yield app
-    bridge(app).store.close()
+    close_app(app)
 
 
 def test_health_check_path_and_success_url_answer(deployed: Flask) -> None:

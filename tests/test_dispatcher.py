@@ -3,78 +3,33 @@ The clock is injected so retry schedules are checked without waiting for them.""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bridge.appstoreconnect.enrichment import Enricher
-from bridge.config import Settings
-from bridge.delivery.context import ContextBuilder
-from bridge.delivery.dispatcher import Dispatcher
-from bridge.delivery.github import GitHubClient
 from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
-from bridge.routing.matching import match
-from bridge.store import DeliveryRecord
-from bridge.store.sqlite import SQLiteStore
-from tests.conftest import sample
-from tests.fake_github import FakeGitHub, closed_port_url
+from tests.fakes.github import FakeGitHub
+from tests.support.dispatcher import DispatcherHarness
+from tests.support.samples import sample
+from tests.support.servers import closed_port_url
 
 GITHUB_TOKEN = "ghp_test_token_never_logged"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
+class Harness(DispatcherHarness):
+    """The routes of tests/support/app.py, a personal access token, half-second timeouts."""
 
-    def __call__(self) -> float:
-        return self.now
-
-
-class Harness:
     def __init__(
         self, tmp_path: Path, environ: dict[str, str], api_url: str, **settings: object
     ) -> None:
-        self.clock = Clock()
-        self.store = SQLiteStore(str(tmp_path / "outbox.db"))
-        self.routes = load_routes(environ["BRIDGE_ROUTES"], environ)
-        self.settings = Settings.from_env({}).with_overrides(
-            {"github_timeout": 0.5, "poll_interval": 30.0, **settings}
-        )
-        self.client = GitHubClient(api_url=api_url, token=GITHUB_TOKEN, timeout=0.5)
-        contexts = ContextBuilder(
-            facts=self.store, routes=self.routes, enricher=Enricher(None, self.store)
-        )
-        self.dispatcher = Dispatcher(
-            store=self.store, routes=self.routes, sender=self.client,
-            settings=self.settings, contexts=contexts, clock=self.clock,
+        routes = load_routes(environ["BRIDGE_ROUTES"], environ)
+        super().__init__(
+            tmp_path / "outbox.db", routes, api_url, token=GITHUB_TOKEN, timeout=0.5,
+            settings={"github_timeout": 0.5, **settings},
         )  # fmt: skip
-
-    def receive(self, name: str, source: str = "ios", event_id: str | None = None) -> None:
-        provider = PROVIDERS[self.routes.sources[source].provider]
-        body = sample(name)
-        if event_id is not None:  # another event of the same shape
-            payload = json.loads(body)
-            payload["data"]["id"] = event_id
-            body = json.dumps(payload).encode()
-        event = provider.parse(body, source=source)
-        names = [r.name for r in match(self.routes, event)]
-        self.store.record_event(event, body, names, now=self.clock.now)
-
-    def deliveries(self) -> list[DeliveryRecord]:
-        return [d for e in self.store.recent_events(limit=100) for d in e.deliveries]
-
-    def only(self) -> DeliveryRecord:
-        [delivery] = self.deliveries()
-        return delivery
-
-    def close(self) -> None:
-        self.dispatcher.stop()
-        self.client.close()
-        self.store.close()
 
 
 @pytest.fixture

@@ -9,29 +9,22 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
 from bridge import create_app
-from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.details import SUMMARY_BYTES, summary
-from bridge.appstoreconnect.enrichment import Enricher
-from bridge.config import Settings
-from bridge.delivery.context import ContextBuilder
-from bridge.delivery.dispatcher import Dispatcher
-from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
-from bridge.intake.ingest import ingest
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesError
-from bridge.store import DeliveryRecord
-from bridge.store.sqlite import SQLiteStore
-from tests.conftest import ASC_SECRET, sample, signed
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
-from tests.fake_github import FakeGitHub
-from tests.server_process import Server, free_port
-from tests.test_dispatcher import Clock
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.github import FakeGitHub
+from tests.support.asc import asc_client_for
+from tests.support.dispatcher import DispatcherHarness
+from tests.support.samples import ASC_SECRET, sample, signed
+from tests.support.servers import Server, free_port
 
 FAILED = "appstoreconnect/build-upload-failed.json"
 COMPLETE = "appstoreconnect/build-upload-complete.json"
@@ -106,45 +99,17 @@ routes:
 """
 
 
-class Harness:
+class Harness(DispatcherHarness):
+    """ROUTES above, a client of the fake App Store Connect signing with its key."""
+
     def __init__(self, tmp_path: Path, github: FakeGitHub, asc: FakeAppStoreConnect) -> None:
         path = tmp_path / "routes.yaml"
         path.write_text(ROUTES)
-        self.clock = Clock()
-        self.routes = load_routes(path, {"ASC_SECRET": ASC_SECRET})
-        self.store = SQLiteStore(str(tmp_path / "bridge.db"))
-        self.github = GitHubClient(api_url=github.url, token="ghp_test", timeout=2)
+        routes = load_routes(path, {"ASC_SECRET": ASC_SECRET})
         assert asc.key is not None
-        self.asc = asc_client_for(asc, asc.key)
-        settings = Settings.from_env({}).with_overrides({"poll_interval": 30.0})
-        enricher = Enricher(self.asc, self.store, clock=self.clock)
-        contexts = ContextBuilder(facts=self.store, routes=self.routes, enricher=enricher)
-        self.dispatcher = Dispatcher(
-            store=self.store, routes=self.routes, sender=self.github, settings=settings,
-            contexts=contexts, clock=self.clock,
-        )  # fmt: skip
-
-    def receive(self, name: str, source: str = "ios", body: bytes | None = None) -> str:
-        data = sample(name) if body is None else body
-        return ingest(self.store, self.routes, source, data, now=self.clock.now).event.id
-
-    def deliveries(self) -> list[DeliveryRecord]:
-        return [d for e in self.store.recent_events(limit=100) for d in e.deliveries]
-
-    def close(self) -> None:
-        self.dispatcher.stop()
-        self.github.close()
-        self.store.close()
-
-
-def asc_client_for(fake: FakeAppStoreConnect, key: AscKey, timeout: float = 2.0) -> AscClient:
-    return AscClient(
-        api_url=fake.url,
-        key_id=key.key_id,
-        issuer_id=key.issuer_id,
-        private_key=key.private_pem,
-        timeout=timeout,
-    )
+        super().__init__(
+            tmp_path / "bridge.db", routes, github.url, asc=asc_client_for(asc, asc.key)
+        )
 
 
 @pytest.fixture
@@ -157,7 +122,7 @@ def harness(
     h.close()
 
 
-def payload_of(request: object) -> dict[str, object]:
+def payload_of(request: object) -> dict[str, Any]:
     body = getattr(request, "json", None)
     assert isinstance(body, dict)
     client_payload = body["client_payload"]

@@ -1,4 +1,4 @@
-"""The fake App Store Connect API (tests/fake_appstoreconnect.py) itself, over real HTTP."""
+"""The fake App Store Connect API (tests/fakes/appstoreconnect/) itself, over real HTTP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import jwt
 import pytest
 import requests
 
-from tests.fake_appstoreconnect import (
+from tests.fakes.appstoreconnect import (
     SAMPLE_BUILD_ID,
     SAMPLES_DIR,
     AscKey,

@@ -1,4 +1,4 @@
-"""bridge.delivery.github against a real HTTP fake of GitHub (tests/fake_github.py): no mocks."""
+"""bridge.delivery.github against a real HTTP fake of GitHub (tests/fakes/github.py): no mocks."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from bridge.delivery.github import (
     TransientGitHubError,
 )
 from bridge.errors import ConfigError
-from tests.fake_github import FakeGitHub, closed_port_url
+from tests.fakes.github import FakeGitHub
+from tests.support.servers import closed_port_url
 
 TOKEN = "ghp_TESTtoken0123456789abcdefABCDEF0123"
 APP_ID = "123456"
@@ -83,7 +84,9 @@ def app_fake(fake_github: FakeGitHub, app_key: tuple[str, bytes]) -> FakeGitHub:
 # --- what is sent ---------------------------------------------------------------------------
 
 
-def test_repository_dispatch_sends_body_once_with_pat(fake_github, client_for):
+def test_repository_dispatch_sends_body_once_with_pat(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     result = client_for(fake_github.url).dispatch(REPO)
 
     assert result == DispatchResult(status=204, response="204 No Content")
@@ -94,10 +97,12 @@ def test_repository_dispatch_sends_body_once_with_pat(fake_github, client_for):
     assert sent.header("Content-Type") == "application/json"
     assert sent.header("Authorization") == f"token {TOKEN}"
     assert sent.header("X-GitHub-Api-Version") == API_VERSION == "2022-11-28"
-    assert sent.header("User-Agent").startswith("bridge/")
+    assert (sent.header("User-Agent") or "").startswith("bridge/")
 
 
-def test_workflow_dispatch_returns_run_details(fake_github, client_for):
+def test_workflow_dispatch_returns_run_details(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     result = client_for(fake_github.url).dispatch(WORKFLOW)
 
     assert result.status == 200
@@ -109,7 +114,9 @@ def test_workflow_dispatch_returns_run_details(fake_github, client_for):
     assert sent.json == WORKFLOW.body
 
 
-def test_workflow_dispatch_204_has_no_run_details(fake_github, client_for):
+def test_workflow_dispatch_204_has_no_run_details(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     fake_github.workflow_run_details = False
 
     result = client_for(fake_github.url).dispatch(WORKFLOW)
@@ -117,7 +124,9 @@ def test_workflow_dispatch_204_has_no_run_details(fake_github, client_for):
     assert result == DispatchResult(status=204, response="204 No Content")
 
 
-def test_server_refusing_return_run_details_gets_the_dispatch_without_it(fake_github, client_for):
+def test_server_refusing_return_run_details_gets_the_dispatch_without_it(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     fake_github.rejects_run_details = True
     client = client_for(fake_github.url)
 
@@ -131,7 +140,9 @@ def test_server_refusing_return_run_details_gets_the_dispatch_without_it(fake_gi
     assert bodies == [WORKFLOW.body, without, without]
 
 
-def test_other_422_on_workflow_dispatch_is_not_resent(fake_github, client_for):
+def test_other_422_on_workflow_dispatch_is_not_resent(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     fake_github.enqueue(422, body={"message": 'Unexpected inputs provided: ["flavour"]'})
 
     with pytest.raises(PermanentGitHubError, match="Unexpected inputs"):
@@ -141,7 +152,9 @@ def test_other_422_on_workflow_dispatch_is_not_resent(fake_github, client_for):
 
 
 @pytest.mark.parametrize("auth", ["token", "app"])
-def test_enterprise_server_base_url_with_path_prefix(auth, app_key, client_for):
+def test_enterprise_server_base_url_with_path_prefix(
+    auth: str, app_key: tuple[str, bytes], client_for: Callable[..., GitHubClient]
+) -> None:
     with FakeGitHub(prefix="/api/v3") as fake:
         fake.app_public_key = app_key[1]
         creds = {"token": TOKEN} if auth == "token" else {"app_id": APP_ID}
@@ -165,7 +178,9 @@ def test_enterprise_server_base_url_with_path_prefix(auth, app_key, client_for):
 # --- GitHub App -----------------------------------------------------------------------------
 
 
-def test_app_with_installation_id_exchanges_a_verified_jwt(app_fake, app_key, client_for):
+def test_app_with_installation_id_exchanges_a_verified_jwt(
+    app_fake: FakeGitHub, app_key: tuple[str, bytes], client_for: Callable[..., GitHubClient]
+) -> None:
     client = client_for(app_fake.url, app_id=APP_ID, app_private_key=app_key[0], installation_id=77)
 
     client.dispatch(REPO)
@@ -184,7 +199,9 @@ def test_app_with_installation_id_exchanges_a_verified_jwt(app_fake, app_key, cl
     assert app_fake.installation_lookups() == []
 
 
-def test_private_key_with_literal_backslash_n_is_normalized(app_fake, app_key, client_for):
+def test_private_key_with_literal_backslash_n_is_normalized(
+    app_fake: FakeGitHub, app_key: tuple[str, bytes], client_for: Callable[..., GitHubClient]
+) -> None:
     pasted = '"' + app_key[0].strip().replace("\n", "\\n") + '"'  # as pasted into Heroku/Render
 
     client_for(app_fake.url, app_id=APP_ID, app_private_key=pasted, installation_id=1).dispatch(
@@ -194,7 +211,9 @@ def test_private_key_with_literal_backslash_n_is_normalized(app_fake, app_key, c
     assert len(app_fake.dispatches()) == 1
 
 
-def test_app_installation_lookup_is_cached_per_repository(app_fake, app_key, client_for):
+def test_app_installation_lookup_is_cached_per_repository(
+    app_fake: FakeGitHub, app_key: tuple[str, bytes], client_for: Callable[..., GitHubClient]
+) -> None:
     app_fake.installations = {"acme/ios-app": 7, "acme/android": 8}
     client = client_for(app_fake.url, app_id=APP_ID, app_private_key=app_key[0])
     android = DispatchRequest("repository_dispatch", "acme/android", {"event_type": "x"})
@@ -215,7 +234,9 @@ def test_app_installation_lookup_is_cached_per_repository(app_fake, app_key, cli
     assert used == [7, 7, 8]
 
 
-def test_concurrent_dispatches_share_lookups_and_tokens(app_fake, app_key, client_for):
+def test_concurrent_dispatches_share_lookups_and_tokens(
+    app_fake: FakeGitHub, app_key: tuple[str, bytes], client_for: Callable[..., GitHubClient]
+) -> None:
     app_fake.installations = {"acme/ios-app": 7, "acme/android": 8}
     client = client_for(app_fake.url, app_id=APP_ID, app_private_key=app_key[0])
     android = DispatchRequest("repository_dispatch", "acme/android", {"event_type": "x"})
@@ -246,7 +267,9 @@ def test_concurrent_dispatches_share_lookups_and_tokens(app_fake, app_key, clien
     assert by_repo == {("ios-app", 7), ("android", 8)}
 
 
-def test_app_not_installed_is_permanent_and_not_cached(app_fake, app_key, client_for):
+def test_app_not_installed_is_permanent_and_not_cached(
+    app_fake: FakeGitHub, app_key: tuple[str, bytes], client_for: Callable[..., GitHubClient]
+) -> None:
     app_fake.installations = {"acme/ios-app": None}
     client = client_for(app_fake.url, app_id=APP_ID, app_private_key=app_key[0])
 
@@ -269,7 +292,14 @@ def test_app_not_installed_is_permanent_and_not_cached(app_fake, app_key, client
         (404, PermanentGitHubError, "check GITHUB_APP_INSTALLATION_ID"),
     ],
 )
-def test_token_exchange_errors_are_classified(status, error, text, app_fake, app_key, client_for):
+def test_token_exchange_errors_are_classified(
+    status: int,
+    error: type[GitHubError],
+    text: str,
+    app_fake: FakeGitHub,
+    app_key: tuple[str, bytes],
+    client_for: Callable[..., GitHubClient],
+) -> None:
     app_fake.enqueue(status, match="access_tokens$")
     client = client_for(app_fake.url, app_id=APP_ID, app_private_key=app_key[0], installation_id=77)
 
@@ -282,7 +312,9 @@ def test_token_exchange_errors_are_classified(status, error, text, app_fake, app
     assert app_fake.dispatches() == []
 
 
-def test_wrong_app_key_is_rejected_by_github(app_fake, client_for):
+def test_wrong_app_key_is_rejected_by_github(
+    app_fake: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = other.private_bytes(
         serialization.Encoding.PEM,
@@ -346,8 +378,16 @@ NO_PERMISSION = {"message": "Resource not accessible by integration"}
     ],
 )  # fmt: skip
 def test_http_errors_are_classified(
-    request_, status, headers, body, error, retry_after, texts, fake_github, client_for
-):
+    request_: DispatchRequest,
+    status: int,
+    headers: dict[str, str] | Callable[[], dict[str, str]],
+    body: Any,
+    error: type[GitHubError],
+    retry_after: float | None,
+    texts: list[str],
+    fake_github: FakeGitHub,
+    client_for: Callable[..., GitHubClient],
+) -> None:
     fake_github.enqueue(status, headers=headers() if callable(headers) else headers, body=body)
 
     with pytest.raises(GitHubError) as caught:
@@ -359,12 +399,14 @@ def test_http_errors_are_classified(
     for text in texts:
         assert text in exc.message
     assert str(exc) == exc.message
-    if error is TransientGitHubError:
+    if isinstance(exc, TransientGitHubError):
         assert exc.retry_after == pytest.approx(retry_after, abs=2)
     assert len(fake_github.requests) == 1  # no internal retry, whatever the status
 
 
-def test_messages_are_truncated(fake_github, client_for):
+def test_messages_are_truncated(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     fake_github.enqueue(422, body={"message": "x" * 5000})
 
     with pytest.raises(PermanentGitHubError) as caught:
@@ -374,7 +416,9 @@ def test_messages_are_truncated(fake_github, client_for):
     assert len(caught.value.message) <= 500
 
 
-def test_token_never_appears_in_messages(fake_github, client_for):
+def test_token_never_appears_in_messages(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     fake_github.enqueue(401, body={"message": f"Bad credentials for {TOKEN}"})
 
     with pytest.raises(PermanentGitHubError) as caught:
@@ -384,7 +428,9 @@ def test_token_never_appears_in_messages(fake_github, client_for):
     assert "Bad credentials for ***" in caught.value.message
 
 
-def test_timeout_is_transient_and_does_not_block_the_fake(fake_github, client_for):
+def test_timeout_is_transient_and_does_not_block_the_fake(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     fake_github.enqueue(delay=5)
     # PyGithub asserts an int timeout: 0.5 s is rounded up to 1 s, not down to 0.
     client = client_for(fake_github.url, timeout=0.5)
@@ -403,7 +449,7 @@ def test_timeout_is_transient_and_does_not_block_the_fake(fake_github, client_fo
     assert len(fake_github.dispatches()) == 2
 
 
-def test_connection_refused_is_transient(client_for):
+def test_connection_refused_is_transient(client_for: Callable[..., GitHubClient]) -> None:
     with pytest.raises(TransientGitHubError) as caught:
         client_for(closed_port_url()).dispatch(REPO)
 
@@ -412,7 +458,9 @@ def test_connection_refused_is_transient(client_for):
     assert TOKEN not in caught.value.message
 
 
-def test_writes_are_not_throttled(fake_github, client_for):
+def test_writes_are_not_throttled(
+    fake_github: FakeGitHub, client_for: Callable[..., GitHubClient]
+) -> None:
     client = client_for(fake_github.url)
 
     for _ in range(3):
@@ -448,7 +496,7 @@ def _ec_key() -> str:
         ({"token": TOKEN, "timeout": 0}, "timeout"),
     ],
 )
-def test_config_errors(kwargs, text):
+def test_config_errors(kwargs: dict[str, Any], text: str) -> None:
     if kwargs.get("app_private_key") == "EC":
         kwargs["app_private_key"] = _ec_key()
 
@@ -461,7 +509,7 @@ def test_config_errors(kwargs, text):
     assert not key or key not in str(caught.value)
 
 
-def test_invalid_private_key_error_hides_the_key(app_key):
+def test_invalid_private_key_error_hides_the_key(app_key: tuple[str, bytes]) -> None:
     broken = app_key[0][:200] + "TAMPERED" + app_key[0][200:]
 
     with pytest.raises(ConfigError) as caught:

@@ -16,9 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bridge import create_app
-from tests.conftest import PGYER_TOKEN, bridge, sample, signed
-from tests.server_process import Server, free_port
+from tests.support.app import bridge, close_app, make_app
+from tests.support.samples import PGYER_TOKEN, sample, signed
+from tests.support.servers import Server, free_port
 
 METRICS_TOKEN = "metrics-token-0123456789"
 ADMIN_TOKEN = "admin-token-0123456789"
@@ -43,11 +43,10 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-def metered(environ: dict[str, str]) -> Iterator[Flask]:
-    env = {**environ, "BRIDGE_METRICS_TOKEN": METRICS_TOKEN, "BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN}
-    app = create_app(environ=env)
+def metered(tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path, BRIDGE_METRICS_TOKEN=METRICS_TOKEN, BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN)
     yield app
-    bridge(app).store.close()
+    close_app(app)
 
 
 def scrape(client: FlaskClient, token: str = METRICS_TOKEN) -> Samples:

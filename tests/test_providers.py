@@ -1,15 +1,14 @@
 import ast
-import inspect
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bridge.errors import PayloadError
 from bridge.events import Instance
-from bridge.providers import PROVIDERS, Provider, appstoreconnect, pgyer
+from bridge.providers import PROVIDERS, appstoreconnect, pgyer
+from tests.support.providers import PROVIDER_MEMBERS
 
 SAMPLES = Path(__file__).parent / "samples"
 BRIDGE = Path(__file__).resolve().parents[1] / "bridge"
@@ -242,20 +241,6 @@ def test_credentials_round_trip() -> None:
 
 
 # --- what each provider declares (routing, the schema and the payload tester read it) ------
-
-PROVIDER_MEMBERS = [
-    *Provider.__annotations__,
-    *(n for n, v in vars(Provider).items() if inspect.isfunction(v) and not n.startswith("_")),
-]
-
-
-def provider_like(name: str, **declared: Any) -> Any:
-    """``PROVIDERS[name]`` with some declarations replaced: a provider that exists only in the
-    test that registers it (``monkeypatch.setitem(PROVIDERS, name, ...)``)."""
-    real = PROVIDERS[name]
-    unknown = set(declared) - set(PROVIDER_MEMBERS)
-    assert not unknown, f"not a member of Provider: {unknown}"
-    return SimpleNamespace(**{**{m: getattr(real, m) for m in PROVIDER_MEMBERS}, **declared})
 
 
 def test_the_provider_protocol() -> None:

@@ -8,7 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from tests.conftest import bridge
+from tests.support.app import bridge
 
 
 def test_ready(client: FlaskClient) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -26,9 +27,10 @@ from bridge.intake.ingest import ingest
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
 from bridge.store import Store, open_store
-from tests.conftest import sample
-from tests.fake_appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
-from tests.fake_github import FakeGitHub
+from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.github import FakeGitHub
+from tests.support.asc import asc_client_for, asc_environ
+from tests.support.samples import sample
 
 APP = "1234567890"
 BUILD = sample("appstoreconnect/build-upload-complete.json")
@@ -91,10 +93,7 @@ def env(
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
         "IOS_WEBHOOK": ios,
         "MAC_WEBHOOK": mac,
-        "ASC_KEY_ID": asc_key.key_id,
-        "ASC_ISSUER_ID": asc_key.issuer_id,
-        "ASC_PRIVATE_KEY": asc_key.private_pem,
-        "ASC_API_URL": fake_asc.url,
+        **asc_environ(fake_asc, asc_key),
     }
 
 
@@ -113,8 +112,8 @@ def ago(**delta: float) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
 
 
-def build_event(event_id: str) -> dict[str, object]:
-    document = json.loads(BUILD)
+def build_event(event_id: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(BUILD)
     document["data"]["id"] = event_id
     return document
 
@@ -417,12 +416,7 @@ def test_missing_key(env: dict[str, str]) -> None:
 
 @pytest.fixture
 def client(fake_asc: FakeAppStoreConnect, asc_key: AscKey) -> AscClient:
-    return AscClient(
-        api_url=fake_asc.url,
-        key_id=asc_key.key_id,
-        issuer_id=asc_key.issuer_id,
-        private_key=asc_key.private_pem,
-    )
+    return asc_client_for(fake_asc, asc_key)
 
 
 @pytest.fixture

@@ -26,17 +26,17 @@ import psycopg
 import pytest
 
 from bridge.delivery.dispatcher import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD
-from tests.conftest import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, sample, signed
-from tests.fake_github import FakeGitHub, RecordedRequest, Reply
-from tests.postgres_server import PostgresServer
-from tests.server_process import Server, free_port
+from tests.fakes.github import FakeGitHub, RecordedRequest, Reply
+from tests.support.postgres import PostgresServer
+from tests.support.samples import ASC_OLD_SECRET, ASC_SECRET, PGYER_TOKEN, sample, signed
+from tests.support.servers import Server, free_port, process_env
 
 pytestmark = [pytest.mark.server, pytest.mark.reliability]
 SCALE = float(os.environ.get("RELIABILITY_SCALE", "1"))
 GITHUB_TOKEN = "ghp_reliability_token_never_logged"
 BUILD = json.loads(sample("appstoreconnect/build-upload-complete.json"))
 LIVE = json.loads(sample("appstoreconnect/app-version-ready-for-distribution.json"))
-# Routes each kind of event matches in tests/conftest.py's ROUTES_YAML.
+# Routes each kind of event matches in tests/support/app.py's ROUTES_YAML.
 ROUTES_OF = {"build": ("build-complete",), "live": ("version-live", "version-live-notes")}
 
 
@@ -96,7 +96,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> int:
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
-            return r.status
+            status: int = r.status
+            return status
     except urllib.error.HTTPError as exc:
         return exc.code
 
@@ -138,25 +139,21 @@ def wait_until_settled(url: str, expected: int, timeout: float) -> Counter[str]:
 def cluster_env(
     environ: dict[str, str], postgres_url: str, fake_github: FakeGitHub
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
-    env.update(environ)
-    env.update(
-        {
-            "DATABASE_URL": postgres_url,
-            "WEB_CONCURRENCY": "2",
-            "GITHUB_TOKEN": GITHUB_TOKEN,
-            "GITHUB_API_URL": fake_github.url,
-            "BRIDGE_DRY_RUN": "0",
-            "BRIDGE_DISPATCHER": "1",
-            "BRIDGE_LEASE": "5s",
-            "BRIDGE_POLL_INTERVAL": "0.5s",
-            "BRIDGE_GITHUB_TIMEOUT": "1s",
-            # Retries stay in seconds here: the schedule is shortened, not removed.
-            "BRIDGE_RETRY_MAX_DELAY": "2s",
-            "LOG_LEVEL": "DEBUG",
-        }
+    return process_env(
+        environ,
+        DATABASE_URL=postgres_url,
+        WEB_CONCURRENCY="2",
+        GITHUB_TOKEN=GITHUB_TOKEN,
+        GITHUB_API_URL=fake_github.url,
+        BRIDGE_DRY_RUN="0",
+        BRIDGE_DISPATCHER="1",
+        BRIDGE_LEASE="5s",
+        BRIDGE_POLL_INTERVAL="0.5s",
+        BRIDGE_GITHUB_TIMEOUT="1s",
+        # Retries stay in seconds here: the schedule is shortened, not removed.
+        BRIDGE_RETRY_MAX_DELAY="2s",
+        LOG_LEVEL="DEBUG",
     )
-    return env
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from bridge.events import Instance
 from bridge.intake.ingest import ingest
 from bridge.routing.load import load_routes
 from bridge.store import StateChange, Store
-from tests.conftest import sample
+from tests.support.samples import sample
 
 HOUR = 3600.0
 

@@ -18,7 +18,7 @@ from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
 from bridge.routing.matching import match
 from bridge.routing.model import RepositoryDispatch, RoutesConfig, RoutesError, WorkflowDispatch
-from tests.test_providers import provider_like
+from tests.support.providers import provider_like
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,6 @@ on 127.0.0.1, real HTTP in between; crash recovery with kill -9."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -14,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bridge.store.sqlite import SQLiteStore, sqlite_path
-from tests.conftest import ASC_SECRET, PGYER_TOKEN, SAMPLES, sample, signed
-from tests.fake_github import FakeGitHub
-from tests.server_process import Server, free_port
+from tests.fakes.github import FakeGitHub
+from tests.support.samples import ASC_SECRET, PGYER_TOKEN, SAMPLES, sample, signed
+from tests.support.servers import Server, process_env
 
 pytestmark = pytest.mark.server
 GITHUB_TOKEN = "ghp_e2e_token_must_not_be_logged"
@@ -25,23 +24,18 @@ BUILD = "appstoreconnect/build-upload-complete.json"
 
 @pytest.fixture
 def server_env(environ: dict[str, str], fake_github: FakeGitHub) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
-    env.update(environ)
-    env.update(
-        {
-            "PORT": str(free_port()),
-            "WEB_CONCURRENCY": "2",
-            "GITHUB_TOKEN": GITHUB_TOKEN,
-            "GITHUB_API_URL": fake_github.url,
-            "BRIDGE_DRY_RUN": "0",
-            "BRIDGE_DISPATCHER": "1",
-            "BRIDGE_LEASE": "3s",
-            "BRIDGE_POLL_INTERVAL": "0.5s",
-            "BRIDGE_GITHUB_TIMEOUT": "2s",
-            "LOG_LEVEL": "DEBUG",
-        }
+    return process_env(
+        environ,
+        WEB_CONCURRENCY="2",
+        GITHUB_TOKEN=GITHUB_TOKEN,
+        GITHUB_API_URL=fake_github.url,
+        BRIDGE_DRY_RUN="0",
+        BRIDGE_DISPATCHER="1",
+        BRIDGE_LEASE="3s",
+        BRIDGE_POLL_INTERVAL="0.5s",
+        BRIDGE_GITHUB_TIMEOUT="2s",
+        LOG_LEVEL="DEBUG",
     )
-    return env
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from bridge.cli import cli
 from bridge.services import Services, build_services
-from tests.conftest import SAMPLES, signed
-from tests.server_process import Server, free_port
+from tests.support.samples import SAMPLES, signed
+from tests.support.servers import Server, free_port
 
 
 def other_connections(url: str) -> int:

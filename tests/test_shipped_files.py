@@ -11,7 +11,7 @@ from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
 from bridge.routing.matching import match
 from bridge.routing.model import RepositoryDispatch, RoutesConfig
-from tests.conftest import SAMPLES
+from tests.support.samples import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"ASC_WEBHOOK_SECRET": "s", "PGYER_WEBHOOK_TOKEN": "t"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from bridge.delivery.preview import simulate
 from bridge.errors import PayloadError, UnknownSourceError
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
-from tests.conftest import sample
+from tests.support.samples import sample
 
 ROUTES = """\
 sources:
@@ -48,7 +49,7 @@ def test_a_when_condition_that_fails_is_explained(routes: RoutesConfig) -> None:
 
 
 def test_every_failing_criterion_is_listed_and_a_match_has_none(routes: RoutesConfig) -> None:
-    body = {"data": {"type": "buildUploadStateUpdated", "id": "x",
+    body: dict[str, Any] = {"data": {"type": "buildUploadStateUpdated", "id": "x",
                      "attributes": {"oldState": "PROCESSING", "newState": "FAILED", "team": "core"}}}  # fmt: skip
     result = simulate(routes, "ios", json.dumps(body).encode())
     assert dict(result.unmatched) == {

@@ -12,11 +12,11 @@ import pytest
 import bridge.store
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
-from bridge.store import AttemptResult, Details, Store, open_store
+from bridge.store import AttemptOutcome, AttemptResult, Details, Store, open_store
 from bridge.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from bridge.store.postgres import PostgresStore
 from bridge.store.sqlite import SQLiteStore, sqlite_path
-from tests.postgres_server import PostgresServer
+from tests.support.postgres import PostgresServer
 
 EVENT = Event(
     "ios", "appstoreconnect", "buildUploadStateUpdated", "evt-1", "PROCESSING", "COMPLETE",
@@ -99,7 +99,8 @@ def test_prune_deletes_only_old_finished_events(store: Store) -> None:
     def event(n: int) -> Event:
         return Event("ios", "appstoreconnect", "t", f"evt-{n}", payload={})
 
-    for n, state in enumerate(["delivered", "failed", "dry_run"]):
+    finished: list[AttemptOutcome] = ["delivered", "failed", "dry_run"]
+    for n, state in enumerate(finished):
         store.record_event(event(n), b"{}", ["a"], now=100.0)
         [claim] = store.claim_due(owner="w", now=100.0, lease=60, limit=1)
         store.finish(claim.delivery_id, owner="w", result=AttemptResult(state, 100.0, 1.0))
@@ -421,8 +422,8 @@ def test_sqlite_group_commit_stores_a_batch_and_fails_only_the_bad_event(tmp_pat
             results[f"{event_id}/{len(results)}"] = store.record_event(
                 event,
                 b"{}",
-                routes,
-                now=1.0,  # type: ignore[arg-type]
+                routes,  # type: ignore[arg-type]
+                now=1.0,
             )
         except Exception as exc:
             results[f"{event_id}/error"] = exc

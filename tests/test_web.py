@@ -7,16 +7,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from werkzeug.test import TestResponse
 
 from bridge import create_app
-from tests.conftest import ASC_OLD_SECRET, PGYER_TOKEN, bridge, sample, signed
+from tests.support.app import bridge
+from tests.support.samples import ASC_OLD_SECRET, PGYER_TOKEN, sample, signed
 
 BUILD_COMPLETE = sample("appstoreconnect/build-upload-complete.json")
 READY = sample("appstoreconnect/app-version-ready-for-distribution.json")
 PGYER_UPDATE = sample("pgyer/update-version.json")
 
 
-def post_asc(client: FlaskClient, body: bytes, **headers: str):  # type: ignore[no-untyped-def]
+def post_asc(client: FlaskClient, body: bytes, **headers: str) -> TestResponse:
     return client.post("/webhooks/ios", data=body, headers={**signed(body), **headers})
 
 

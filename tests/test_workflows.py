@@ -24,8 +24,13 @@ from bridge.delivery.rendering import CORRELATION_KEY, MAX_INPUTS, build_request
 from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
 from bridge.routing.matching import match
-from bridge.routing.model import RepositoryDispatch, Route, RoutesConfig, WorkflowDispatch
-from tests.conftest import SAMPLES
+from bridge.routing.model import (
+    RepositoryDispatch,
+    Route,
+    RoutesConfig,
+    WorkflowDispatch,
+)
+from tests.support.samples import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "workflows-examples"

@@ -11,27 +11,24 @@ Faults are queued with :meth:`FakeGitHub.enqueue` (status, headers, body, delay,
 each queued reply answers one matching request, in order. Requests run on their own threads,
 so a slow reply does not hold up others.
 
-Use the ``fake_github`` fixture (``pytest_plugins = ["tests.fake_github"]`` in the root
-conftest.py registers it) or ``with FakeGitHub(prefix="/api/v3") as fake: …``.
+Use the ``fake_github`` fixture (tests/conftest.py) or
+``with FakeGitHub(prefix="/api/v3") as fake: …``.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 import jwt
-import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+from werkzeug import Response
+
+from tests.fakes.http import FakeHTTPServer, RecordedRequest, Reply, json_response
+
+__all__ = ["FakeGitHub", "RecordedRequest", "Reply"]
 
 _REPO_DISPATCH = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/dispatches$")
 _WORKFLOW_DISPATCH = re.compile(
@@ -41,43 +38,7 @@ _INSTALLATION = re.compile(r"^/repos/(?P<repo>[^/]+/[^/]+)/installation$")
 _ACCESS_TOKENS = re.compile(r"^/app/installations/(?P<id>\d+)/access_tokens$")
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str  # as received, prefix included
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-    json: Any  # parsed body, None when empty or not JSON
-    at: float  # time.monotonic() on arrival
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    @property
-    def credential(self) -> tuple[str, str] | None:
-        """``("token", "ghp_…")`` or ``("Bearer", "<jwt>")`` from Authorization, or None."""
-        scheme, _, value = (self.header("authorization") or "").partition(" ")
-        return (scheme, value) if value else None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A queued answer. ``status=None`` means "answer normally" (after ``delay`` seconds)."""
-
-    status: int | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: Any = None  # dict/list → JSON; str/bytes as is; None → GitHub-style error for ≥400
-    delay: float = 0.0
-    match: str | None = None  # regex searched in the path (prefix removed); None: any request
-
-
-class _Server(HTTPServer):
-    def thread_target(self) -> None:
-        assert self.server is not None
-        self.server.serve_forever(poll_interval=0.01)  # stop() waits one poll: keep it short
-
-
-class FakeGitHub:
+class FakeGitHub(FakeHTTPServer):
     """Configure with attributes before requests are made:
 
     - ``workflow_run_details``: answer workflow dispatches asking for them 200 + run details
@@ -94,6 +55,7 @@ class FakeGitHub:
     """
 
     def __init__(self, *, prefix: str = "", port: int = 0) -> None:
+        super().__init__(port=port)
         self.prefix = prefix.rstrip("/")
         self.workflow_run_details = True
         self.rejects_run_details = False
@@ -105,40 +67,12 @@ class FakeGitHub:
         self.app_public_key: bytes | str | None = None
         self.token_ttl = timedelta(hours=1)
         self.issued_tokens: dict[str, int] = {}  # installation token → installation id
-        self._requests: list[RecordedRequest] = []
-        self._queue: list[Reply] = []
         self._next_run_id = 1000
-        self._lock = threading.Lock()
-        self._arrived = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._server = _Server(host="127.0.0.1", port=port, threaded=True)
-        self._server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
-
-    # lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> FakeGitHub:
-        self._stopping.clear()
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wakes delayed replies
-        self._server.stop()
-
-    def check(self) -> None:
-        """Re-raise the first exception a handler raised (a bug in the fake or the test)."""
-        self._server.check_handler_errors()
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
         """Base URL to use as GITHUB_API_URL (with the prefix, no trailing slash)."""
-        return f"http://127.0.0.1:{self._server.port}{self.prefix}"
+        return f"{self.base_url}{self.prefix}"
 
     # programming -----------------------------------------------------------------------------
 
@@ -153,48 +87,27 @@ class FakeGitHub:
         times: int = 1,
     ) -> None:
         """Answer the next ``times`` requests whose path matches ``match`` with this reply."""
-        reply = Reply(status, dict(headers or {}), body, delay, match)
-        with self._lock:
-            self._queue.extend([reply] * times)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._requests.clear()
-            self._queue.clear()
+        self._enqueue(Reply(status, dict(headers or {}), body, delay, match), times)
 
     # inspection ------------------------------------------------------------------------------
 
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
     def dispatches(self) -> list[RecordedRequest]:
-        return self._select(lambda p: p.endswith("/dispatches"))
+        return self._select(self._is_dispatch)
 
     def token_exchanges(self) -> list[RecordedRequest]:
-        return self._select(lambda p: _ACCESS_TOKENS.match(p) is not None)
+        return self._select(
+            lambda r: _ACCESS_TOKENS.match(self._relative(r.path) or "") is not None
+        )
 
     def installation_lookups(self) -> list[RecordedRequest]:
-        return self._select(lambda p: _INSTALLATION.match(p) is not None)
+        return self._select(lambda r: _INSTALLATION.match(self._relative(r.path) or "") is not None)
 
     def wait_for_dispatches(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
         """Block until at least ``count`` dispatches arrived; raise AssertionError on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(found := self._select_locked(lambda p: p.endswith("/dispatches"))) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"expected {count} dispatches, got {len(found)}")
-                self._arrived.wait(left)
-            return found
+        return self._wait(self._is_dispatch, count, timeout, "dispatches")
 
-    def _select(self, pred: Callable[[str], bool]) -> list[RecordedRequest]:
-        with self._lock:
-            return self._select_locked(pred)
-
-    def _select_locked(self, pred: Callable[[str], bool]) -> list[RecordedRequest]:
-        return [r for r in self._requests if pred(self._relative(r.path) or "")]
+    def _is_dispatch(self, record: RecordedRequest) -> bool:
+        return (self._relative(record.path) or "").endswith("/dispatches")
 
     def _relative(self, path: str) -> str | None:
         if not path.startswith(self.prefix + "/"):
@@ -203,44 +116,27 @@ class FakeGitHub:
 
     # serving ---------------------------------------------------------------------------------
 
-    def _handle(self, request: Request) -> Response:
-        body = request.get_data()
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        record = RecordedRequest(
-            method=request.method,
-            path=request.path,
-            headers={k.lower(): v for k, v in request.headers.items()},
-            body=body,
-            json=parsed,
-            at=time.monotonic(),
-        )
-        path = self._relative(request.path)
-        with self._arrived:
-            self._requests.append(record)
-            self._arrived.notify_all()
-            reply = self._pop_reply(path)
-        if reply is None and self.fault is not None and path and path.endswith("/dispatches"):
-            reply = self.fault(record)
-        if reply is not None and reply.delay:
-            self._stopping.wait(reply.delay)
-        if reply is not None and reply.status is not None:
-            return _response(reply.status, reply.body, reply.headers)
+    def _reply_path(self, record: RecordedRequest) -> str | None:
+        return self._relative(record.path)
+
+    def _unqueued_reply(self, record: RecordedRequest) -> Reply | None:
+        if self.fault is not None and self._is_dispatch(record):
+            return self.fault(record)
+        return None
+
+    def _reply_response(self, reply: Reply) -> Response:
+        assert reply.status is not None
+        return _response(reply.status, reply.body, reply.headers)
+
+    def _serve(self, record: RecordedRequest) -> Response:
+        path = self._relative(record.path)
         if path is None:
             return _response(404)
         return self._route(record, path)
 
-    def _pop_reply(self, path: str | None) -> Reply | None:
-        for i, reply in enumerate(self._queue):
-            if reply.match is None or (path is not None and re.search(reply.match, path)):
-                return self._queue.pop(i)
-        return None
-
     def _route(self, record: RecordedRequest, path: str) -> Response:
         credential = record.credential
-        if credential is None:
+        if not credential[1]:
             return _response(401, {"message": "Requires authentication"})
         if record.method == "POST" and (m := _REPO_DISPATCH.match(path)):
             if self._bad_installation_token(credential):
@@ -346,26 +242,4 @@ def _response(status: int, body: Any = None, headers: Mapping[str, str] | None =
             "documentation_url": "https://docs.github.com/rest",
             "status": str(status),
         }
-    if isinstance(body, dict | list):
-        response = Response(json.dumps(body), status, content_type="application/json")
-    else:
-        response = Response(body or b"", status)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def closed_port_url() -> str:
-    """A URL on 127.0.0.1 where nothing listens: connections are refused."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture(name="fake_github")
-def fake_github_fixture() -> Iterator[FakeGitHub]:
-    """A started :class:`FakeGitHub` (no prefix); fails the test if a handler crashed."""
-    with FakeGitHub() as fake:
-        yield fake
-    fake.check()
+    return json_response(status, body, headers)

@@ -5,7 +5,8 @@ Finds the server binaries on PATH or in Debian's /usr/lib/postgresql/<version>/b
 installs the ``postgresql`` package when they are missing). PostgreSQL refuses to run as root:
 as root, the server runs as the ``postgres`` user that Debian's package creates.
 
-Fixtures: ``postgres_server`` (session) and ``postgres_url`` (a fresh, empty database per test).
+Fixtures (tests/conftest.py): ``postgres_server`` (session) and ``postgres_url`` (a fresh,
+empty database per test).
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
-import pytest
 
-from tests.server_process import free_port
+from tests.support.servers import free_port
 
 _BINARIES = ("initdb", "pg_ctl")
 
@@ -100,19 +99,3 @@ class PostgresServer:
     def cleanup(self) -> None:
         self.stop("immediate")
         shutil.rmtree(self._root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    server.init()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> str:
-    return postgres_server.create_database()
