@@ -1,0 +1,283 @@
+"""Chat and HTTP targets end to end: a signed webhook in through the Flask app, the
+dispatcher posting to fake vendors on 127.0.0.1 that check what the real ones check
+(tests/fake_chat.py), and the deliveries stored, retried, failed and shown like any other."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from bridge import create_app
+from bridge.services import Services
+from bridge.store import DeliveryRecord
+from tests.conftest import ASC_SECRET, PGYER_TOKEN, sample, signed
+from tests.fake_chat import FakeChat
+
+REJECTED = "appstoreconnect/app-version-rejected.json"
+REJECTED_ID = "5e81b875-0000-4000-8000-000000000007"
+ADMIN = "admin-token-0123456789"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+KINDS = ("slack", "teams", "discord", "wecom", "dingtalk", "feishu", "telegram", "hook")
+
+TARGETS_YAML = """\
+sources:
+  ios: {provider: appstoreconnect, secret: "${ASC_SECRET}"}
+  beta: {provider: pgyer, token: "${PGYER_TOKEN}"}
+targets:
+  slack: {kind: slack, url: "${SLACK_WEBHOOK_URL}"}
+  teams: {kind: teams, url: "${TEAMS_WEBHOOK_URL}"}
+  discord: {kind: discord, url: "${DISCORD_WEBHOOK_URL}"}
+  wecom: {kind: wecom, url: "${WECOM_WEBHOOK_URL}"}
+  dingtalk: {kind: dingtalk, url: "${DINGTALK_WEBHOOK_URL}", secret: "${DINGTALK_SECRET}"}
+  feishu: {kind: feishu, url: "${FEISHU_WEBHOOK_URL}", secret: "${FEISHU_SECRET}"}
+  telegram:
+    kind: telegram
+    token: "${TELEGRAM_BOT_TOKEN}"
+    chat_id: "${TELEGRAM_CHAT_ID}"
+    api_url: "${TELEGRAM_API_URL}"
+  hook:
+    kind: webhook
+    url: "${HOOK_URL}"
+    secret: "${HOOK_SECRET}"
+    body:
+      token: "${GITLAB_TRIGGER_TOKEN}"
+      ref: main
+      variables: {ASC_STATE: "{{ event.new_state }}"}
+routes:
+  - name: rejected
+    source: ios
+    event: appStoreVersionAppVersionStateUpdated
+    to: REJECTED
+    notify:
+      target: [slack, teams, discord, wecom, dingtalk, feishu, telegram, hook]
+      mention: all
+  - name: pgyer-build
+    source: beta
+    event: updateVersion
+    notify: {target: %(pgyer_target)s, text: "%(pgyer_text)s"}
+alerts:
+  failed: %(alert_target)s
+  stuck: %(alert_target)s
+"""
+
+
+def make_app(
+    tmp_path: Path,
+    fake: FakeChat,
+    *,
+    alert_target: str = "slack",
+    pgyer_target: str = "wecom",
+    pgyer_text: str = "New build {{ payload.os_version }} ({{ payload.build_version }})",
+    extra: dict[str, str] | None = None,
+) -> Flask:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        TARGETS_YAML
+        % {"alert_target": alert_target, "pgyer_target": pgyer_target, "pgyer_text": pgyer_text}
+    )
+    environ = {
+        "BRIDGE_ROUTES": str(routes),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "ASC_SECRET": ASC_SECRET,
+        "PGYER_TOKEN": PGYER_TOKEN,
+        "BRIDGE_DISPATCHER": "0",
+        "BRIDGE_PUBLIC_URL": "https://bridge.example.com",
+        "BRIDGE_ADMIN_TOKEN": ADMIN,
+        **fake.urls(),
+        **(extra or {}),
+    }
+    return create_app(environ=environ)
+
+
+@pytest.fixture
+def fake_chat() -> Iterator[FakeChat]:
+    with FakeChat() as fake:
+        yield fake
+        fake.check()
+
+
+@pytest.fixture
+def chat_app(tmp_path: Path, fake_chat: FakeChat) -> Iterator[Flask]:
+    app = make_app(tmp_path, fake_chat)
+    yield app
+    services(app).close()
+
+
+def services(app: Flask) -> Services:
+    found: Services = app.extensions["bridge"]
+    return found
+
+
+def receive_rejection(app: Flask) -> None:
+    body = sample(REJECTED)
+    answer = app.test_client().post("/webhooks/ios", data=body, headers=signed(body))
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+
+
+def drain(app: Flask) -> int:
+    """Attempt every delivery due now (the dispatcher claims a few at a time)."""
+    total = 0
+    while attempted := services(app).dispatcher.run_once():
+        total += attempted
+    return total
+
+
+def deliveries(app: Flask, event_id: str = REJECTED_ID) -> dict[str, DeliveryRecord]:
+    (record,) = services(app).store.events_by_id(event_id)
+    return {d.route: d for d in record.deliveries}
+
+
+def secrets(fake: FakeChat) -> list[str]:
+    env = fake.urls()
+    names = ("SLACK_WEBHOOK_URL", "DINGTALK_SECRET", "FEISHU_SECRET", "TELEGRAM_BOT_TOKEN",
+             "HOOK_SECRET", "GITLAB_TRIGGER_TOKEN")  # fmt: skip
+    return [env[name] for name in names] + [env["WECOM_WEBHOOK_URL"].split("key=")[1]]
+
+
+def test_every_kind_is_delivered_once_in_its_native_format(
+    chat_app: Flask, fake_chat: FakeChat
+) -> None:
+    receive_rejection(chat_app)
+    assert drain(chat_app) == 8
+    for vendor in KINDS:
+        assert len(fake_chat.requests(vendor)) == 1, vendor
+    found = deliveries(chat_app)
+    assert {key: d.state for key, d in found.items()} == {
+        f"rejected/{kind}": "delivered"
+        for kind in ("slack", "teams", "discord", "wecom", "dingtalk", "feishu", "telegram", "hook")
+    }
+    slack = fake_chat.requests("slack")[0].json
+    assert slack["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": ":x: App Store version: Rejected"},
+    }
+    assert slack["blocks"][1]["text"]["text"] == "<!channel>"
+    dingtalk = fake_chat.requests("dingtalk")[0]
+    assert dingtalk.json["at"]["isAtAll"] is True
+    assert dingtalk.json["msgtype"] == "markdown"
+    feishu = fake_chat.requests("feishu")[0].json
+    assert feishu["card"]["header"]["template"] == "red"
+    assert {"timestamp", "sign"} <= set(feishu)
+    buttons = feishu["card"]["elements"][-1]["actions"]
+    assert buttons[-1]["url"] == f"https://bridge.example.com/events/ios/{REJECTED_ID}"
+    assert fake_chat.requests("wecom")[0].json["text"]["mentioned_list"] == ["@all"]
+    hook = fake_chat.requests("hook")[0]
+    assert hook.json == {
+        "token": fake_chat.urls()["GITLAB_TRIGGER_TOKEN"],
+        "ref": "main",
+        "variables": {"ASC_STATE": "REJECTED"},
+    }
+    assert hook.headers["webhook-id"] == found["rejected/hook"].id  # the same on every retry
+    teams = fake_chat.requests("teams")[0].json["attachments"][0]["content"]
+    assert teams["type"] == "AdaptiveCard"
+    assert "<b>App Store version: Rejected</b>" in fake_chat.requests("telegram")[0].json["text"]
+
+
+def test_secrets_from_the_environment_never_show(
+    chat_app: Flask, fake_chat: FakeChat, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake_chat.enqueue("slack", 500, "upstream broke at " + fake_chat.urls()["SLACK_WEBHOOK_URL"])
+    receive_rejection(chat_app)
+    drain(chat_app)
+    found = deliveries(chat_app)
+    stored = json.dumps([d.request for d in found.values()])
+    assert "${SLACK_WEBHOOK_URL}" in stored and "${GITLAB_TRIGGER_TOKEN}" in stored
+    errors = " ".join(d.last_error or "" for d in found.values())
+    assert "${SLACK_WEBHOOK_URL}" in errors  # the vendor echoed the URL: redacted
+    client = chat_app.test_client()
+    page = client.get(f"/events/ios/{REJECTED_ID}", headers=AUTH)
+    assert page.status_code == 200
+    logged = "\n".join(
+        f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("bridge")
+    )
+    assert "delivery" in logged
+    shown = [stored, errors, logged, page.get_data(as_text=True)]
+    metrics = client.get("/metrics", headers=AUTH).get_data(as_text=True)
+    assert 'bridge_notify_attempts_total{kind="dingtalk",outcome="delivered"} 1.0' in metrics
+    for secret in secrets(fake_chat):
+        for text in [*shown, metrics]:
+            assert secret not in text
+
+
+def test_a_wrong_dingtalk_signature_fails_and_a_wrong_feishu_one_too(
+    chat_app: Flask, fake_chat: FakeChat
+) -> None:
+    fake_chat.dingtalk_secret = "SECsomething-else"
+    fake_chat.feishu_secret = "another-secret"
+    receive_rejection(chat_app)
+    drain(chat_app)
+    found = deliveries(chat_app)
+    assert found["rejected/dingtalk"].state == "failed"  # HTTP 200, errcode 310000: never delivered
+    assert "310000" in (found["rejected/dingtalk"].last_error or "")
+    assert found["rejected/feishu"].state == "failed"
+    assert "19021" in (found["rejected/feishu"].last_error or "")
+    assert found["rejected/slack"].state == "delivered"
+
+
+def test_signatures_are_made_per_attempt_so_a_late_retry_is_still_fresh(
+    chat_app: Flask, fake_chat: FakeChat
+) -> None:
+    fake_chat.clock_skew = 2 * 3600.0  # the vendor's clock is two hours ahead of ours
+    receive_rejection(chat_app)
+    drain(chat_app)
+    assert deliveries(chat_app)["rejected/dingtalk"].state == "failed"
+    fake_chat.clock_skew = 0.0
+    services(chat_app).store.requeue_failed(now=time.time())
+    drain(chat_app)
+    assert deliveries(chat_app)["rejected/dingtalk"].state == "delivered"
+
+
+def test_rate_limit_codes_are_transient_and_retried(chat_app: Flask, fake_chat: FakeChat) -> None:
+    fake_chat.enqueue("wecom", 200, {"errcode": 45009, "errmsg": "api freq out of limit"})
+    fake_chat.enqueue("feishu", 200, {"code": 9499, "msg": "too many request"})
+    fake_chat.enqueue("slack", 429, "rate_limited", headers={"Retry-After": "30"})
+    before = time.time()
+    receive_rejection(chat_app)
+    drain(chat_app)
+    found = deliveries(chat_app)
+    for key in ("rejected/wecom", "rejected/feishu", "rejected/slack"):
+        assert found[key].state == "pending", key
+        assert found[key].attempts == 1
+    assert found["rejected/slack"].next_attempt_at >= before + 30  # Retry-After is a floor
+    assert found["rejected/teams"].state == "delivered"  # a chat's 429 pauses only that delivery
+    assert not services(chat_app).dispatcher.in_outage
+
+
+def test_a_refused_standard_webhook_fails(tmp_path: Path, fake_chat: FakeChat) -> None:
+    fake_chat.hook_secret = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="  # not ours
+    app = make_app(tmp_path, fake_chat)
+    try:
+        receive_rejection(app)
+        drain(app)
+        hook = deliveries(app)["rejected/hook"]
+        assert hook.state == "failed"
+        assert hook.last_status == 401
+    finally:
+        services(app).close()
+
+
+def test_long_texts_are_cut_to_each_services_limit(tmp_path: Path, fake_chat: FakeChat) -> None:
+    long = "x" * 30_000 + "{{ payload.build_version }}"
+    app = make_app(tmp_path, fake_chat, pgyer_target="[" + ", ".join(KINDS) + "]", pgyer_text=long)
+    try:
+        body = sample("pgyer/update-version.json")
+        answer = app.test_client().post(f"/webhooks/beta?token={PGYER_TOKEN}", data=body)
+        assert answer.status_code == 202
+        event_id = answer.get_json()["event_id"]
+        drain(app)
+        found = deliveries(app, event_id)
+        assert {d.state for d in found.values()} == {"delivered"}, {
+            k: d.last_error for k, d in found.items()
+        }
+        wecom = fake_chat.requests("wecom")[0].json["markdown"]["content"]
+        assert wecom.endswith("…") and len(wecom.encode()) <= 4096
+        assert len(fake_chat.requests("feishu")[0].body) <= 20 * 1024
+    finally:
+        services(app).close()
