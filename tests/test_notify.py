@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from bridge import create_app
+from bridge.cli import cli
 from bridge.services import Services
 from bridge.store import DeliveryRecord
 from tests.conftest import ASC_SECRET, PGYER_TOKEN, sample, signed
-from tests.fake_chat import FakeChat
+from tests.fake_chat import DINGTALK_TOKEN, FakeChat
 
 REJECTED = "appstoreconnect/app-version-rejected.json"
 REJECTED_ID = "5e81b875-0000-4000-8000-000000000007"
@@ -281,3 +283,28 @@ def test_long_texts_are_cut_to_each_services_limit(tmp_path: Path, fake_chat: Fa
         assert len(fake_chat.requests("feishu")[0].body) <= 20 * 1024
     finally:
         services(app).close()
+
+
+def test_notify_test_posts_a_test_message_and_reports_a_refusal(
+    tmp_path: Path, fake_chat: FakeChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(
+        TARGETS_YAML % {"alert_target": "slack", "pgyer_target": "wecom", "pgyer_text": "x"}
+    )
+    for name, value in {**fake_chat.urls(), "ASC_SECRET": "s", "PGYER_TOKEN": "t"}.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--routes", str(routes), "notify-test", "dingtalk"])
+    assert result.exit_code == 0, result.output
+    assert "delivered: 200 OK" in result.output
+    assert "${DINGTALK_WEBHOOK_URL}" in result.output
+    assert DINGTALK_TOKEN not in result.output
+    (posted,) = fake_chat.requests("dingtalk")
+    assert "bridge test message" in posted.json["markdown"]["text"]
+    fake_chat.enqueue("feishu", 200, {"code": 19024, "msg": "Key Words Not Found"})
+    result = runner.invoke(cli, ["--routes", str(routes), "notify-test", "feishu"])
+    assert result.exit_code == 1
+    assert "19024" in result.output
+    result = runner.invoke(cli, ["--routes", str(routes), "notify-test", "nope"])
+    assert result.exit_code == 1 and "unknown target 'nope'" in result.output
