@@ -105,3 +105,28 @@ routes:
         "routes.yaml:4: targets.team.url: environment variable SLACK_URL is not set "
         "(and no default given)"
     ]
+
+
+def test_the_commented_examples_of_the_shipped_routes_yaml_load(tmp_path: Path) -> None:
+    shipped = (Path(__file__).parent.parent / "routes.yaml").read_text()
+    commented = shipped[shipped.index("# targets:") :]
+    text = "\n".join(
+        line[2:] if line.startswith("# ") else line[1:] for line in commented.splitlines()
+    )
+    targets, _, rest = text.partition("(these routes go under routes: above)")
+    routes, _, alerts = rest.partition("alerts:")
+    active = shipped[: shipped.index("# ----")]
+    path = tmp_path / "routes.yaml"
+    path.write_text(f"{targets}\n{active}\n{routes}\nalerts:{alerts}")
+    names = ("SLACK_WEBHOOK_URL", "TEAMS_WEBHOOK_URL", "DINGTALK_WEBHOOK_URL", "FEISHU_WEBHOOK_URL",
+             "WECOM_WEBHOOK_URL")  # fmt: skip
+    environ = {name: "https://hooks.example.com/x" for name in names}
+    environ |= {"ASC_WEBHOOK_SECRET": "s", "PGYER_WEBHOOK_TOKEN": "t", "DINGTALK_SECRET": "SECx",
+                "FEISHU_SECRET": "f", "GITLAB_TRIGGER_TOKEN": "g"}  # fmt: skip
+    config = load_routes(path, environ)
+    notify = {r.name: r.dispatch for r in config.routes if isinstance(r.dispatch, Notify)}
+    assert set(notify) == {
+        "rejected-to-chat", "feedback-to-feishu", "pgyer-build-to-wecom",
+        "processing-failed-to-teams", "live-to-gitlab",
+    }  # fmt: skip
+    assert config.alerts.failed == "team-slack"
