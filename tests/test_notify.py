@@ -308,3 +308,27 @@ def test_notify_test_posts_a_test_message_and_reports_a_refusal(
     assert "19024" in result.output
     result = runner.invoke(cli, ["--routes", str(routes), "notify-test", "nope"])
     assert result.exit_code == 1 and "unknown target 'nope'" in result.output
+
+
+def test_payload_tester_and_bridge_events_show_notify_requests_redacted(
+    chat_app: Flask, fake_chat: FakeChat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = chat_app.test_client()
+    page = client.post(
+        "/test-payload", data={"source": "ios", "body": sample(REJECTED).decode()}, headers=AUTH
+    )
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    text = page.get_data(as_text=True)
+    assert "rejected/dingtalk" in text and "dingtalk message to" in text
+    assert "${DINGTALK_WEBHOOK_URL}" in text
+    receive_rejection(chat_app)
+    drain(chat_app)
+    monkeypatch.setenv("DATABASE_URL", services(chat_app).settings.database_url)
+    result = CliRunner().invoke(cli, ["events", "--json"])
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in result.output.splitlines()]
+    assert len(record["deliveries"]) == 8
+    assert {d["state"] for d in record["deliveries"]} == {"delivered"}
+    for secret in secrets(fake_chat):
+        assert secret not in text
+        assert secret not in result.output

@@ -15,6 +15,7 @@ class Pacer:
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._sent: dict[str, deque[float]] = {}
+        self._held: dict[str, float] = {}  # the service said "not before" (429 Retry-After)
         self._lock = threading.Lock()
 
     def reserve(self, key: str, per_minute: int) -> float:
@@ -26,6 +27,7 @@ class Pacer:
             while sent and sent[0] <= now - WINDOW:
                 sent.popleft()
             at = now if len(sent) < per_minute else sent[-per_minute] + WINDOW
+            at = max(at, self._held.get(key, 0.0))
             sent.append(at)
             return max(at - now, 0.0)
 
@@ -35,3 +37,8 @@ class Pacer:
             sent = self._sent.get(key)
             if sent:
                 sent.pop()
+
+    def hold(self, key: str, until: float) -> None:
+        """The service asked for no message to ``key`` before ``until`` (a 429)."""
+        with self._lock:
+            self._held[key] = max(self._held.get(key, 0.0), until)
