@@ -21,11 +21,10 @@ from bridge.routing.model import (
     RoutesConfig,
     RoutesError,
     Source,
-    Target,
     WorkflowDispatch,
 )
 from bridge.routing.schema import validate
-from bridge.routing.target_checks import report_target_problems
+from bridge.routing.targets import build_targets, report_target_problems
 
 
 def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> RoutesConfig:
@@ -64,7 +63,7 @@ def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Rou
         config.sources,
         config.routes,
         tuple(report.warnings),
-        targets=_targets(data),
+        targets=build_targets(data),
         alerts=_alerts(data),
         secrets=_secrets(report.interpolated, environ),
     )
@@ -126,25 +125,6 @@ def _notify(raw: dict[str, Any]) -> Notify:
         raw.get("text"),
         tuple([mention] if isinstance(mention, str) else mention),
     )
-
-
-def _targets(data: dict[str, Any]) -> dict[str, Target]:
-    targets = {}
-    for name, raw in (data.get("targets") or {}).items():
-        chat_id = raw.get("chat_id")
-        targets[name] = Target(
-            name=name,
-            kind=raw["kind"],
-            url=raw.get("url"),
-            secret=raw.get("secret"),
-            token=raw.get("token"),
-            chat_id=None if chat_id is None else str(chat_id),
-            api_url=raw.get("api_url"),
-            headers=raw.get("headers"),
-            body=raw.get("body"),
-            rate_limit=raw.get("rate_limit"),
-        )
-    return targets
 
 
 def _alerts(data: dict[str, Any]) -> Alerts:

@@ -1,7 +1,8 @@
-"""The checks of ``targets:``, ``notify:`` and ``alerts:`` that the JSON schema cannot
-express (docs/architecture.md, "Contract: chat and HTTP targets, alerts"): a route with both
-or neither of ``dispatch``/``notify``, target names that name no target, the keys each kind
-needs or refuses, and templates that do not compile."""
+"""routes.yaml's ``targets:``, ``notify:`` and ``alerts:`` as the loader reads them
+(docs/architecture.md, "Contract: chat and HTTP targets, alerts"): the checks the JSON schema
+cannot express (a route with both or neither of ``dispatch``/``notify``, names that name no
+target, the keys each kind needs or refuses, templates that do not compile), and the typed
+:class:`~bridge.routing.model.Target` objects."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from jinja2 import TemplateSyntaxError
 
 from bridge.routing.document import Path, Report, suggest
+from bridge.routing.model import Target
 from bridge.routing.sandbox import environment, is_template
 
 # The keys each kind takes besides `kind` (and `rate_limit`, which every kind takes).
@@ -107,3 +109,23 @@ def _check_templates(here: Path, value: object, report: Report) -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _check_templates((*here, i), item, report)
+
+
+def build_targets(data: dict[str, Any]) -> dict[str, Target]:
+    """The typed targets of a document that passed the schema and the checks."""
+    targets = {}
+    for name, raw in (data.get("targets") or {}).items():
+        chat_id = raw.get("chat_id")
+        targets[name] = Target(
+            name=name,
+            kind=raw["kind"],
+            url=raw.get("url"),
+            secret=raw.get("secret"),
+            token=raw.get("token"),
+            chat_id=None if chat_id is None else str(chat_id),
+            api_url=raw.get("api_url"),
+            headers=raw.get("headers"),
+            body=raw.get("body"),
+            rate_limit=raw.get("rate_limit"),
+        )
+    return targets
