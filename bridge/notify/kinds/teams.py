@@ -4,6 +4,7 @@ incoming webhook URL, posting an Adaptive Card.
 https://learn.microsoft.com/en-us/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using
 (the message carries the card as an attachment of contentType
 application/vnd.microsoft.card.adaptive; messages are limited to 28 KB; 429 when throttled).
+A webhook cannot mention a channel, so ``mention:`` does nothing here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from bridge.notify.answers import check_http
 from bridge.notify.kinds.base import Compose, fit, unsigned
-from bridge.notify.message import Message, mentions_all
+from bridge.notify.message import Message
 from bridge.notify.request import NotifyRequest
 
 RATE_LIMIT = 60
@@ -45,8 +46,6 @@ def _body(m: Message) -> dict[str, Any]:
             {"type": "TextBlock", "text": m.title, "weight": "Bolder", "size": "Medium",
              "color": _COLOR[m.tone], "wrap": True}
         )  # fmt: skip
-    if mentions_all(m.mention):
-        body.append({"type": "TextBlock", "text": "@channel", "wrap": True})
     if m.facts:
         facts = [{"title": k, "value": v} for k, v in m.facts]
         body.append({"type": "FactSet", "facts": facts})
