@@ -332,3 +332,26 @@ def test_payload_tester_and_bridge_events_show_notify_requests_redacted(
     for secret in secrets(fake_chat):
         assert secret not in text
         assert secret not in result.output
+
+
+def test_notify_deliveries_on_both_backends(
+    tmp_path: Path, fake_chat: FakeChat, store_url: str
+) -> None:
+    fake_chat.enqueue("dingtalk", 200, {"errcode": 130101, "errmsg": "send too fast"})
+    app = make_app(tmp_path, fake_chat, extra={"DATABASE_URL": store_url})
+    try:
+        receive_rejection(app)
+        assert drain(app) == 8
+        found = deliveries(app)
+        assert found["rejected/dingtalk"].state == "pending"  # rate limited: retried
+        assert sum(d.state == "delivered" for d in found.values()) == 7
+        assert services(app).store.requeue_event(REJECTED_ID, source="ios", now=time.time()) == 8
+        assert drain(app) == 8  # replayed: every delivery is attempted again
+        found = deliveries(app)
+        assert found["rejected/dingtalk"].state == "pending"  # the robot is held for a minute
+        assert "held back" in (found["rejected/dingtalk"].last_error or "")
+        assert sum(d.state == "delivered" for d in found.values()) == 7
+        assert len(fake_chat.requests("dingtalk")) == 1
+        assert len(fake_chat.requests("slack")) == 2
+    finally:
+        services(app).close()

@@ -78,7 +78,7 @@ class Notifier:
         except SendError as exc:
             message = request.redact(exc.message)
             if isinstance(exc, TransientSendError):
-                if exc.status == 429 and exc.retry_after:  # the whole target waits, not one
+                if exc.retry_after:  # the service said when: every message to it waits
                     self.pacer.hold(target.name, self.clock() + exc.retry_after)
                 raise TransientSendError(
                     message, status=exc.status, retry_after=exc.retry_after
