@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from flask import current_app
 
+from bridge import logs
 from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.enrichment import Enricher
 from bridge.appstoreconnect.reconcile_job import ReconcileJob
@@ -46,6 +47,7 @@ class Services:
     def __init__(self, settings: Settings, routes: RoutesConfig) -> None:
         self.settings = settings
         self.routes = routes
+        logs.hide(routes.secrets)  # what ${VAR} put in targets never reaches a log line
 
     @cached_property
     def store(self) -> Store:

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
@@ -16,10 +17,11 @@ from flask import Flask
 
 from bridge import create_app
 from bridge.cli import cli
+from bridge.logs import RedactFilter, redact
 from bridge.services import Services
 from bridge.store import DeliveryRecord
 from tests.conftest import ASC_SECRET, PGYER_TOKEN, sample, signed
-from tests.fake_chat import DINGTALK_TOKEN, FakeChat
+from tests.fake_chat import DINGTALK_TOKEN, SLACK_HOOK, FakeChat
 
 REJECTED = "appstoreconnect/app-version-rejected.json"
 REJECTED_ID = "5e81b875-0000-4000-8000-000000000007"
@@ -355,3 +357,20 @@ def test_notify_deliveries_on_both_backends(
         assert len(fake_chat.requests("slack")) == 2
     finally:
         services(app).close()
+
+
+def test_log_lines_of_any_library_are_scrubbed_of_target_secrets(
+    chat_app: Flask, fake_chat: FakeChat
+) -> None:
+    """urllib3 logs request lines at DEBUG: a Slack webhook's path or a Telegram bot token
+    have no ``token=`` for the generic patterns to find, so the values themselves are hidden."""
+    record = logging.LogRecord(
+        "urllib3.connectionpool", logging.DEBUG, __file__, 1,
+        '%s://%s:%s "%s %s %s" %s %s', ("http", "127.0.0.1", 80, "POST",
+        f"/slack/{SLACK_HOOK}", "HTTP/1.1", 200, 2),
+        None,
+    )  # fmt: skip
+    assert RedactFilter().filter(record)
+    assert SLACK_HOOK not in record.getMessage()
+    telegram = f"/telegram/bot{quote(fake_chat.urls()['TELEGRAM_BOT_TOKEN'], safe='')}/sendMessage"
+    assert fake_chat.urls()["TELEGRAM_BOT_TOKEN"].split(":")[1] not in redact(telegram)
