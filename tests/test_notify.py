@@ -198,6 +198,9 @@ def test_secrets_from_the_environment_never_show(
     client = chat_app.test_client()
     page = client.get(f"/events/ios/{REJECTED_ID}", headers=AUTH)
     assert page.status_code == 200
+    shown_page = page.get_data(as_text=True)
+    assert "rejected/dingtalk" in shown_page and "errcode" in shown_page  # the vendor's answer
+    assert "${DINGTALK_WEBHOOK_URL}" in shown_page
     logged = "\n".join(
         f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith("bridge")
     )
