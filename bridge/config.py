@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bridge.errors import ConfigError
 
@@ -101,6 +102,10 @@ class Settings:
     # `bridge asc reconcile` run periodically by one process (None: off) over this window.
     reconcile_interval: float | None = None
     reconcile_window: float = 24 * 3600.0
+    # Where people reach this bridge (https://bridge.example.com): chat messages and alerts
+    # link to the delivery log under it. None: messages carry no such link.
+    public_url: str | None = None
+    notify_timeout: float = 10.0  # chat and HTTP targets
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -120,6 +125,7 @@ class Settings:
             "asc_key_id": "ASC_KEY_ID",
             "asc_issuer_id": "ASC_ISSUER_ID",
             "asc_api_url": "ASC_API_URL",
+            "public_url": "BRIDGE_PUBLIC_URL",
         }
         for attr, var in text.items():
             if env.get(var):
@@ -147,6 +153,7 @@ class Settings:
             "lease_seconds": "BRIDGE_LEASE",
             "poll_interval": "BRIDGE_POLL_INTERVAL",
             "asc_timeout": "BRIDGE_ASC_TIMEOUT",
+            "notify_timeout": "BRIDGE_NOTIFY_TIMEOUT",
             "reconcile_interval": "BRIDGE_RECONCILE_INTERVAL",
             "reconcile_window": "BRIDGE_RECONCILE_WINDOW",
         }
@@ -171,7 +178,18 @@ class Settings:
         key = _asc_private_key(env)
         if key is not None:
             values["asc_private_key"] = key
+        public = values.get("public_url")
+        if public is not None:
+            if not public.startswith(("https://", "http://")):
+                raise ConfigError("BRIDGE_PUBLIC_URL must start with https:// or http://")
+            values["public_url"] = public.rstrip("/")
         return cls(**values)
+
+    def log_url(self, source: str, event_id: str) -> str | None:
+        """The event's page in the delivery log, when BRIDGE_PUBLIC_URL is set."""
+        if self.public_url is None:
+            return None
+        return f"{self.public_url}/events/{quote(source, safe='')}/{quote(event_id, safe='')}"
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
         known = {f.name for f in fields(self)}

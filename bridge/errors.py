@@ -47,3 +47,28 @@ class ConfigError(BridgeError):
 class RenderError(BridgeError):
     """A route's templates could not be rendered for an event, or the result breaks one of
     GitHub's dispatch limits. The delivery fails at once with this message."""
+
+
+class SendError(BridgeError):
+    """An attempt to deliver (a GitHub dispatch, a chat message, an HTTP call) failed.
+    ``status`` is the HTTP status of the answer, None when there was no answer."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class TransientSendError(SendError):
+    """Worth retrying: network trouble, 5xx, rate limits. ``retry_after``: seconds from now
+    that the server asked us to wait, None when it did not say."""
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Retrying cannot help: bad credentials or signature, unknown destination, invalid body."""

@@ -4,7 +4,9 @@ lines included.
 
 Secrets never reach a handler: bridge logs no bodies, signatures or query strings, and the
 :class:`RedactFilter` scrubs ``token=…`` / ``secret=…`` / ``signature`` values from any record
-as a second line of defence (third-party libraries log URLs too).
+as a second line of defence (third-party libraries log URLs too), and every value that
+``${VAR}`` put in a routes.yaml target (:func:`hide`): a Slack webhook's path or a Telegram
+bot token carry no ``token=`` to find.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import logging
 import os
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit
 
 from gunicorn import glogging
 
@@ -30,7 +34,39 @@ _SECRET_VALUES = re.compile(
 _FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status")
 
 
+# [secret (raw or URL-encoded) → how it is shown, longest first]: replaced whole, never
+# mutated, so that a record being redacted on another thread sees one consistent mapping.
+_hidden: list[dict[str, str]] = [{}]
+_hidden_lock = threading.Lock()
+
+
+def hide(secrets: Mapping[str, str]) -> None:
+    """Scrub these values (secret → shown as, e.g. ``${SLACK_WEBHOOK_URL}``) from every log
+    record of this process too, raw or URL-encoded."""
+    with _hidden_lock:
+        found = dict(_hidden[0])
+        for value, shown in secrets.items():
+            for part in (value, *_url_parts(value)):
+                for form in (part, quote(part, safe=""), quote_plus(part)):
+                    found.setdefault(form, shown)
+        _hidden[0] = dict(sorted(found.items(), key=lambda item: -len(item[0])))
+
+
+def _url_parts(value: str) -> tuple[str, ...]:
+    """A webhook URL's credential is in its path or query, which libraries log without the
+    host (``POST /services/T…/B…/x… HTTP/1.1``): those parts are hidden as well."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ()
+    path_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    found = [path_query, parts.query] if parts.query else [path_query]
+    return tuple(p for p in found if len(p) > 1)
+
+
 def redact(text: str) -> str:
+    for value, shown in _hidden[0].items():
+        if value in text:
+            text = text.replace(value, shown)
     return _SECRET_VALUES.sub(lambda m: next(g for g in m.groups() if g) + "***", text)
 
 

@@ -72,6 +72,15 @@ class Metrics:
             "Time to render and send one delivery to GitHub, by outcome.",
             ["outcome"], buckets=ATTEMPT_BUCKETS, registry=registry,
         )  # fmt: skip
+        self.notify_attempts = Counter(
+            "bridge_notify_attempts",
+            "Attempts to post to chat and HTTP targets, by target kind and outcome.",
+            ["kind", "outcome"], registry=registry,
+        )  # fmt: skip
+        self.alerts = Counter(
+            "bridge_alerts", "Alerts posted (alerts.failed, alerts.stuck), by alert and outcome.",
+            ["alert", "outcome"], registry=registry,
+        )  # fmt: skip
 
     def observe_response(self, source: str, status: int) -> None:
         label = source if source in self.sources else "unknown"  # never a caller's string
@@ -85,6 +94,15 @@ class Metrics:
     def observe_attempt(self, outcome: str, seconds: float) -> None:
         self.attempts.labels(outcome).inc()
         self.attempt_seconds.labels(outcome).observe(seconds)
+
+    def observe_notify(self, kind: str, outcome: str) -> None:
+        """One attempt to a chat or HTTP target (also counted by :meth:`observe_attempt`);
+        ``kind`` is the target's kind, never its name or URL."""
+        self.notify_attempts.labels(kind, outcome).inc()
+
+    def observe_alert(self, alert: str, outcome: str) -> None:
+        """``alert``: failed, stuck or digest; ``outcome``: sent, failed or dry_run."""
+        self.alerts.labels(alert, outcome).inc()
 
     def counters(self) -> CollectorRegistry:
         """Every process's counters: this one's registry, or under gunicorn (multiprocess

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from flask import current_app
 
+from bridge import logs
 from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.enrichment import Enricher
 from bridge.appstoreconnect.reconcile_job import ReconcileJob
@@ -28,6 +29,8 @@ from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
 from bridge.metrics import Metrics
+from bridge.notify.alerts import Alerter
+from bridge.notify.client import Notifier
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
 from bridge.store import Store, open_store
@@ -44,6 +47,7 @@ class Services:
     def __init__(self, settings: Settings, routes: RoutesConfig) -> None:
         self.settings = settings
         self.routes = routes
+        logs.hide(routes.secrets)  # what ${VAR} put in targets never reaches a log line
 
     @cached_property
     def store(self) -> Store:
@@ -66,7 +70,7 @@ class Services:
         if settings.dry_run:
             return None
         if not settings.github_configured:
-            if not self.routes.routes:
+            if not self.routes.dispatches_to_github:
                 return None
             raise ConfigError(
                 "routes.yaml dispatches to GitHub but no credentials are set: set GITHUB_TOKEN, "
@@ -127,6 +131,16 @@ class Services:
         return self.contexts
 
     @cached_property
+    def notifier(self) -> Notifier | None:
+        """Sends to chat and HTTP targets; None in dry-run mode."""
+        return None if self.settings.dry_run else Notifier(timeout=self.settings.notify_timeout)
+
+    @cached_property
+    def alerter(self) -> Alerter:
+        """Announces failed and stuck deliveries on the targets of ``alerts:``."""
+        return Alerter(self.routes, self.notifier, self.settings, metrics=self.metrics)
+
+    @cached_property
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(
             store=self.store,
@@ -135,6 +149,8 @@ class Services:
             settings=self.settings,
             contexts=self.contexts,
             metrics=self.metrics,
+            notifier=self.notifier,
+            alerter=self.alerter,
         )
 
     @cached_property
@@ -167,12 +183,13 @@ class Services:
         """Stop the threads and close the connections that were started or opened, newest
         first. Idempotent; every step runs even when an earlier one fails."""
         built = self.__dict__  # what cached_property has built so far
-        for name in ("reconciler", "dispatcher", "github", "asc", "store"):
+        parts = ("reconciler", "dispatcher", "alerter", "notifier", "github", "asc", "store")
+        for name in parts:
             part = built.pop(name, None)
             if part is None:
                 continue
             try:
-                part.stop() if name in ("reconciler", "dispatcher") else part.close()
+                part.stop() if name in ("reconciler", "dispatcher", "alerter") else part.close()
             except Exception:
                 log.exception("closing the %s", name)
 

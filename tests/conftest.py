@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 
 from bridge.store import Store, open_store
 from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect, generate_asc_key
+from tests.fakes.chat import FakeChat
 from tests.fakes.github import FakeGitHub
 from tests.support.app import bridge_environ, close_app, make_app
 from tests.support.auth import TOKEN, AdminAuth
@@ -133,3 +134,11 @@ def fake_asc(asc_key: AscKey) -> Iterator[FakeAppStoreConnect]:
     with FakeAppStoreConnect(asc_key) as fake:
         yield fake
     fake.check()
+
+
+@pytest.fixture
+def fake_chat() -> Iterator[FakeChat]:
+    """The fake chat vendors and HTTP endpoints (tests/fakes/chat.py), started."""
+    with FakeChat() as fake:
+        yield fake
+        fake.check()

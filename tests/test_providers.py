@@ -8,6 +8,7 @@ import pytest
 from bridge.errors import PayloadError
 from bridge.events import Instance
 from bridge.providers import PROVIDERS, appstoreconnect, pgyer
+from bridge.routing.targets import KIND_KEYS
 from tests.support.providers import PROVIDER_MEMBERS
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -314,6 +315,7 @@ def test_routing_and_the_payload_tester_name_no_provider_knowledge() -> None:
         for provider in PROVIDERS.values()
         for item in (*provider.CREDENTIAL_KEYS, *provider.EVENT_TYPES, *provider.STATES)
     }
+    declared -= set().union(*KIND_KEYS.values())  # a target's `secret`/`token` is its own key
     modules = [*sorted((BRIDGE / "routing").glob("*.py")), BRIDGE / "ui" / "payload_tester.py"]
     for module in modules:
         tree = ast.parse(module.read_text(encoding="utf-8"))

@@ -94,7 +94,9 @@ def test_wrong_type_of_string_or_list(tmp_path: Path) -> None:
 
 def test_missing_required_key(tmp_path: Path) -> None:
     path = routes_file(tmp_path, "  - name: r\n    event: updateVersion\n")
-    assert only_problem(path) == f"{path}:9: routes[0]: missing required key 'dispatch'"
+    assert only_problem(path) == (
+        f"{path}:9: routes[0]: a route needs `dispatch` (GitHub) or `notify` (targets)"
+    )
 
 
 def test_missing_sources(tmp_path: Path) -> None:

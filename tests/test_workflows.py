@@ -145,10 +145,10 @@ def sent(shipped: RoutesConfig) -> dict[str, list[DispatchRequest]]:
 def triggering_routes(workflow: Workflow, config: RoutesConfig) -> list[Route]:
     """The routes whose dispatch starts ``workflow``."""
 
-    def starts(spec: RepositoryDispatch | WorkflowDispatch) -> bool:
+    def starts(spec: object) -> bool:
         if isinstance(spec, RepositoryDispatch):
             return spec.event_type in workflow.types
-        return spec.workflow == workflow.name
+        return isinstance(spec, WorkflowDispatch) and spec.workflow == workflow.name
 
     return [route for route in config.routes if starts(route.dispatch)]
 

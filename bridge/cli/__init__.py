@@ -7,7 +7,7 @@ import os
 
 import click
 
-from bridge.cli import asc, database, operate, routing, service
+from bridge.cli import asc, database, notify, operate, routing, service
 from bridge.version import __version__
 
 
@@ -20,7 +20,8 @@ from bridge.version import __version__
     help="routes.yaml to use (default: $BRIDGE_ROUTES or ./routes.yaml).",
 )
 def cli(routes_path: str | None) -> None:
-    """Turn App Store Connect and Pgyer webhooks into GitHub Actions dispatches."""
+    """Turn App Store Connect and Pgyer webhooks into GitHub Actions dispatches and chat
+    messages."""
     if routes_path:
         os.environ["BRIDGE_ROUTES"] = routes_path
 
@@ -33,6 +34,7 @@ for command in (
     operate.send,
     operate.events,
     operate.replay,
+    notify.notify_test,
     database.db,
     database.prune,
     asc.asc,

@@ -11,7 +11,7 @@ import click
 from bridge.cli import common as commands
 from bridge.delivery.preview import simulate as simulate_body
 from bridge.errors import PayloadError, UnknownSourceError
-from bridge.routing.model import RepositoryDispatch
+from bridge.routing.model import Notify, RepositoryDispatch
 
 
 @click.command()
@@ -26,6 +26,10 @@ def check() -> None:
         click.echo(f"  source {source.name} ({source.provider}): POST /webhooks/{source.name}")
     for route in routes.routes:
         target = route.dispatch
+        if isinstance(target, Notify):
+            what = ", ".join(f"{t} ({routes.targets[t].kind})" for t in target.targets)
+            click.echo(f"  route {route.name}: notify {what}")
+            continue
         if isinstance(target, RepositoryDispatch):
             what = f"repository_dispatch {target.event_type}"
         else:
@@ -33,7 +37,7 @@ def check() -> None:
         click.echo(f"  route {route.name}: {target.repository} {what}")
     if settings.dry_run:
         click.echo("GitHub: dry run (BRIDGE_DRY_RUN): deliveries are recorded, not sent")
-    elif routes.routes and not settings.github_configured:
+    elif routes.dispatches_to_github and not settings.github_configured:
         click.echo("warning: no GitHub credentials (GITHUB_TOKEN or GITHUB_APP_*)", err=True)
 
 

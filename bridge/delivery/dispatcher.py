@@ -1,9 +1,7 @@
-"""The outbox worker: claim due deliveries, render, send to GitHub, record, schedule retries.
-
-One runs in each web process (woken at once when an event is stored) and/or as
-``bridge worker``. Claims are leases, so several dispatchers share one store safely and a
-delivery whose dispatcher died is claimed again when its lease expires (at-least-once).
-"""
+"""The outbox worker: claim due deliveries, render, send (to GitHub or a chat / HTTP target),
+record, schedule retries. One runs in each web process (woken at once when an event is
+stored) and/or as ``bridge worker``. Claims are leases, so several dispatchers share one store
+safely and a delivery whose dispatcher died is claimed again when its lease expires."""
 
 from __future__ import annotations
 
@@ -23,42 +21,52 @@ from bridge.config import Settings
 from bridge.delivery.backoff import retry_delay
 from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatch_request import DispatchRequest
-from bridge.delivery.github import DispatchResult, PermanentGitHubError, TransientGitHubError
-from bridge.delivery.rendering import build_request
-from bridge.errors import RenderError, StoreUnavailableError
+from bridge.delivery.github import DispatchResult
+from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD, OutageBreaker
+from bridge.delivery.outgoing import render
+from bridge.errors import PermanentSendError, RenderError, StoreUnavailableError, TransientSendError
 from bridge.metrics import Metrics
+from bridge.notify.alerts import Alerter, FailedDelivery, alert_failed
+from bridge.notify.client import Notifier
+from bridge.notify.request import NotifyRequest
 from bridge.routing.model import RoutesConfig
-from bridge.store import AttemptResult, Claim, Outbox
+from bridge.store import AttemptResult, Claim, Outbox, StuckDeliveries
 
+__all__ = ["OUTAGE_MAX_PAUSE", "OUTAGE_THRESHOLD", "DispatchStore", "Dispatcher", "Sender"]
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
-# GitHub unreachable or answering 5xx this many times in a row: stop sending for a while, then
-# probe with one delivery (1 s, 2 s, 4 s … up to OUTAGE_MAX_PAUSE between probes). Without
-# this, every pending delivery keeps its own schedule and a backlog hammers a GitHub outage.
-OUTAGE_THRESHOLD = 3
-OUTAGE_MAX_PAUSE = 60.0
 
 
 class Sender(Protocol):
     def dispatch(self, request: DispatchRequest) -> DispatchResult: ...
 
 
+class DispatchStore(Outbox, StuckDeliveries, Protocol):
+    """What the dispatcher asks of the store: the outbox, and stuck deliveries (alerts)."""
+
+
 class Dispatcher:
     def __init__(
         self,
         *,
-        store: Outbox,
+        store: DispatchStore,
         routes: RoutesConfig,
         sender: Sender | None,
         settings: Settings,
         contexts: ContextBuilder,
         clock: Callable[[], float] = time.time,
         metrics: Metrics | None = None,
+        notifier: Notifier | None = None,
+        alerter: Alerter | None = None,
     ) -> None:
-        """``sender`` None means dry-run: requests are rendered and recorded, never sent.
-        ``contexts``: what each delivery's templates see (App Store Connect details, review
-        times). ``metrics``: where each attempt is counted."""
+        """``sender`` (GitHub) and ``notifier`` (chat and HTTP targets) None mean dry-run for
+        their deliveries: requests are rendered and recorded, never sent. ``contexts``: what
+        each delivery's templates see (App Store Connect details, review times).
+        ``metrics``: where each attempt is counted. ``alerter``: told of every delivery that
+        ends ``failed``, and asked to look for stuck ones."""
         self.store = store
+        self.notifier = notifier
+        self.alerter = alerter
         self.contexts = contexts
         self.metrics = metrics
         self.routes = routes
@@ -73,8 +81,7 @@ class Dispatcher:
             max_workers=settings.dispatch_concurrency, thread_name_prefix="bridge-send"
         )
         self._paused_until = 0.0  # rate limit or outage: applies to every delivery
-        self._outage_failures = 0  # consecutive 5xx / network failures
-        self._outage_lock = threading.Lock()
+        self._outage = OutageBreaker()
         self._next_prune = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -106,6 +113,8 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self.prune_if_due()
+                if self.alerter is not None:
+                    self.alerter.check_stuck(self.store)
                 busy = self.run_once() > 0
             except StoreUnavailableError as exc:
                 log.warning("store unavailable, will retry: %s", exc)
@@ -172,38 +181,27 @@ class Dispatcher:
             "status": result.status,
         }
         result = _with_duration(result, (time.perf_counter() - t0) * 1000)
-        if result.request is not None:  # GitHub was asked (not an enrichment or render failure)
-            self._track_outage(result, started)
+        if result.request is not None and result.request.get("kind") != "notify":
+            pause = self._outage.track(result)  # GitHub was asked (not a chat, not a failure)
+            if pause is not None:
+                self._paused_until = max(self._paused_until, started + pause)
         if not self.store.finish(claim.delivery_id, owner=self.owner, result=result):
             log.warning("lease lost before the attempt was recorded", extra=extra)
+        elif result.outcome == "failed" and self.alerter is not None:
+            event, reason = claim.event, result.message or f"HTTP {result.status}"
+            failed = FailedDelivery(claim.route, event.source, event.id, event.type, reason)
+            alert_failed(self.alerter, replace(failed, delivery_id=claim.delivery_id))
         if self.metrics is not None:
             self.metrics.observe_attempt(result.outcome, result.duration_ms / 1000)
+            if result.request is not None and result.request.get("kind") == "notify":
+                self.metrics.observe_notify(str(result.request["target_kind"]), result.outcome)
         level = logging.WARNING if result.outcome in ("retry", "failed") else logging.INFO
         log.log(level, "delivery %s: %s", result.outcome, result.message or "", extra=extra)
 
     @property
     def in_outage(self) -> bool:
         """GitHub has failed OUTAGE_THRESHOLD times in a row: sending one probe at a time."""
-        return self._outage_failures >= OUTAGE_THRESHOLD
-
-    def _track_outage(self, result: AttemptResult, started: float) -> None:
-        outage = result.outcome == "retry" and (result.status is None or result.status >= 500)
-        with self._outage_lock:
-            if not outage:
-                if self.in_outage and result.outcome == "delivered":
-                    log.info("GitHub answers again: sending resumes")
-                self._outage_failures = 0
-                return
-            self._outage_failures += 1
-            if not self.in_outage:
-                return
-            pause = min(OUTAGE_MAX_PAUSE, 2.0 ** (self._outage_failures - OUTAGE_THRESHOLD))
-            self._paused_until = max(self._paused_until, started + pause)
-            log.warning(
-                "GitHub failing (%d in a row): next probe in %.0f s",
-                self._outage_failures,
-                pause,
-            )
+        return self._outage.in_outage
 
     def _send(self, claim: Claim, started: float) -> AttemptResult:
         route = self.routes.route(claim.route)
@@ -232,19 +230,20 @@ class Dispatcher:
                 claim, started=started, status=None, message=message, sent=None, retry_after=None
             )
         try:
-            request = build_request(
-                route, claim.event, delivery_id=claim.delivery_id, context=context
-            )
+            request = render(
+                self.routes, claim.route, route, claim.event, delivery_id=claim.delivery_id,
+                context=context, log_url=self.settings.log_url(claim.event.source, claim.event.id),
+            )  # fmt: skip
         except RenderError as exc:
             return AttemptResult("failed", started, 0.0, message=f"cannot render: {exc}")
         sent = request.as_dict()
-        if self.sender is None:
+        if (self.notifier if isinstance(request, NotifyRequest) else self.sender) is None:
             return AttemptResult("dry_run", started, 0.0, message="dry run: not sent", request=sent)
         try:
-            answer = self.sender.dispatch(request)
-        except PermanentGitHubError as exc:
+            answer = self._deliver(claim, request)
+        except PermanentSendError as exc:
             return AttemptResult("failed", started, 0.0, exc.status, exc.message, sent)
-        except TransientGitHubError as exc:
+        except TransientSendError as exc:
             return self._retry(
                 claim, started=started, status=exc.status, message=exc.message, sent=sent,
                 retry_after=exc.retry_after,
@@ -260,6 +259,17 @@ class Dispatcher:
             run_id=answer.run_id, run_url=answer.run_url,
         )  # fmt: skip
 
+    def _deliver(self, claim: Claim, request: DispatchRequest | NotifyRequest) -> DispatchResult:
+        """Send to GitHub or to the target (the caller has checked the sender is there)."""
+        if isinstance(request, NotifyRequest):
+            target = self.routes.target(claim.route)
+            if self.notifier is None or target is None:
+                raise PermanentSendError(f"target of {claim.route!r} is not in routes.yaml")
+            return self.notifier.send(request, target)
+        if self.sender is None:
+            raise PermanentSendError("no GitHub credentials")
+        return self.sender.dispatch(request)
+
     def _retry(
         self,
         claim: Claim,
@@ -272,7 +282,8 @@ class Dispatcher:
     ) -> AttemptResult:
         failed = claim.attempts + 1
         delay = retry_delay(failed, cap=self.settings.retry_max_delay, retry_after=retry_after)
-        if retry_after is not None and status in (403, 429) and sent is not None:
+        github = sent is not None and sent.get("kind") != "notify"  # a chat's 429 is its own
+        if retry_after is not None and status in (403, 429) and github:
             self._paused_until = max(self._paused_until, started + retry_after)
         next_at = started + delay
         if next_at - claim.queued_at > self.settings.retry_horizon:

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from bridge.delivery.dispatch_request import DispatchRequest
-from bridge.errors import BridgeError
+from bridge.errors import PermanentSendError, SendError, TransientSendError
 
 MAX_MESSAGE = 500
 # "Otherwise, wait for at least one minute before retrying" (rate-limits doc, secondary limits).
@@ -32,27 +32,16 @@ class DispatchResult:
     response: str = ""  # short text of GitHub's answer, for the delivery log
 
 
-class GitHubError(BridgeError):
+class GitHubError(SendError):
     """A dispatch failed. ``status`` is GitHub's HTTP status, None when there was no answer."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
-
-class TransientGitHubError(GitHubError):
+class TransientGitHubError(TransientSendError, GitHubError):
     """Worth retrying: network trouble, 5xx, rate limits. ``retry_after``: seconds from now
     that GitHub asked us to wait, None when it did not say."""
 
-    def __init__(
-        self, message: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, status=status)
-        self.retry_after = retry_after
 
-
-class PermanentGitHubError(GitHubError):
+class PermanentGitHubError(PermanentSendError, GitHubError):
     """Retrying cannot help: bad credentials, missing permission, unknown repository or
     workflow, invalid body."""
 

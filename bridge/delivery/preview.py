@@ -12,12 +12,12 @@ from typing import Any
 
 from bridge.appstoreconnect.errors import AscTransientError
 from bridge.delivery.context import ContextBuilder
-from bridge.delivery.rendering import build_request
+from bridge.delivery.outgoing import render
 from bridge.errors import RenderError, UnknownSourceError
 from bridge.events import Event
 from bridge.providers import PROVIDERS
 from bridge.routing.matching import match, mismatches
-from bridge.routing.model import RoutesConfig
+from bridge.routing.model import RoutesConfig, delivery_keys
 from bridge.store import DeliveryRecord, EventDetail
 
 
@@ -72,18 +72,19 @@ def simulate(
     matched = match(routes, event)
     names = {route.name for route in matched}
     outcomes = []
-    for number, route in enumerate(matched, start=1):
+    keys = [(key, route) for route in matched for key in delivery_keys(route)]
+    for number, (key, route) in enumerate(keys, start=1):
         try:
             context = contexts.for_body(event, route, now=received_at)
-            request = build_request(
-                route, event, delivery_id=f"simulated-{number}", context=context
+            request = render(
+                routes, key, route, event, delivery_id=f"simulated-{number}", context=context
             )
-            outcomes.append(RouteOutcome(route.name, request=request.as_dict()))
+            outcomes.append(RouteOutcome(key, request=request.as_dict()))
         except RenderError as exc:
-            outcomes.append(RouteOutcome(route.name, error=str(exc)))
+            outcomes.append(RouteOutcome(key, error=str(exc)))
         except AscTransientError as exc:
             message = f"App Store Connect details not available yet: {exc.message}"
-            outcomes.append(RouteOutcome(route.name, error=message))
+            outcomes.append(RouteOutcome(key, error=message))
     unmatched = tuple(
         (route.name, tuple(mismatches(route, event)))
         for route in routes.routes
@@ -93,7 +94,12 @@ def simulate(
 
 
 def would_send(
-    routes: RoutesConfig, contexts: ContextBuilder, detail: EventDetail, delivery: DeliveryRecord
+    routes: RoutesConfig,
+    contexts: ContextBuilder,
+    detail: EventDetail,
+    delivery: DeliveryRecord,
+    *,
+    log_url: str | None = None,
 ) -> dict[str, Any]:
     """The request a stored delivery sent (as recorded), or, before its first attempt, the one
     it will send: rendered as the dispatcher renders it, with the same context (the details
@@ -106,7 +112,10 @@ def would_send(
         return {"error": f"route {delivery.route!r} is no longer in routes.yaml"}
     try:
         context = contexts.for_delivery(detail.event, route, detail.details)
-        request = build_request(route, detail.event, delivery_id=delivery.id, context=context)
+        request = render(
+            routes, delivery.route, route, detail.event, delivery_id=delivery.id,
+            context=context, log_url=log_url,
+        )  # fmt: skip
     except RenderError as exc:
         return {"error": f"cannot render: {exc}"}
     except AscTransientError as exc:

@@ -22,7 +22,7 @@ from bridge.delivery.context import EMPTY_CONTEXT, DeliveryContext
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.errors import RenderError
 from bridge.events import Event
-from bridge.routing.model import RepositoryDispatch, Route
+from bridge.routing.model import Notify, RepositoryDispatch, Route
 from bridge.routing.sandbox import environment, is_template
 
 # https://docs.github.com/en/rest/repos/repos#create-a-repository-dispatch-event
@@ -81,6 +81,8 @@ def build_request(
 ) -> DispatchRequest:
     """The request ``route`` sends for ``event``. Raises RenderError (see module docstring)."""
     spec = route.dispatch
+    if isinstance(spec, Notify):
+        raise RenderError(f"route {route.name!r} notifies targets: bridge.notify renders it")
     variables = template_variables(event, route, delivery_id, context)
     if isinstance(spec, RepositoryDispatch):
         if spec.client_payload is None:
@@ -130,6 +132,12 @@ def _render_mapping(
     templates: Mapping[str, Any], variables: Mapping[str, Any], where: str
 ) -> dict[str, Any]:
     return {key: _render(value, variables, f"{where}.{key}") for key, value in templates.items()}
+
+
+def render_value(value: Any, variables: Mapping[str, Any], where: str) -> Any:
+    """``value`` with every template string in it rendered (mappings and lists walked);
+    ``where`` names it in the RenderError a failing template raises."""
+    return _render(value, variables, where)
 
 
 def _render(value: Any, variables: Mapping[str, Any], where: str) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bridge.events import Event
 from bridge.providers import PROVIDERS
 from bridge.routing.matching import match
-from bridge.routing.model import RoutesConfig
+from bridge.routing.model import RoutesConfig, delivery_keys
 from bridge.store import EventIntake
 
 
@@ -40,10 +40,14 @@ def parse(routes: RoutesConfig, source: str, body: bytes) -> Event:
 def record(
     store: EventIntake, routes: RoutesConfig, event: Event, body: bytes, *, now: float
 ) -> Ingested:
-    """Store a parsed event (``body``: its raw bytes) with one delivery per matching route.
+    """Store a parsed event (``body``: its raw bytes) with one delivery per matching route
+    (per target of a notify route).
     Raises StoreUnavailableError."""
-    matched = tuple(r.name for r in match(routes, event))
-    recorded = store.record_event(event, body, matched, now=now)
+    routed = match(routes, event)
+    matched = tuple(r.name for r in routed)
+    # One delivery per route, and per target for a notify route (``route/target``).
+    keys = tuple(key for route in routed for key in delivery_keys(route))
+    recorded = store.record_event(event, body, keys, now=now)
     if recorded.duplicate:
         return Ingested(event, (), duplicate=True)
     return Ingested(event, matched, duplicate=False)

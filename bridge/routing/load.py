@@ -7,12 +7,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.config import parse_duration
 from bridge.providers import PROVIDERS
 from bridge.routing.checks import report_problems, report_warnings
 from bridge.routing.document import Report, interpolate, parse_yaml
 from bridge.routing.model import (
+    Alerts,
     Condition,
     Dispatch,
+    Notify,
     RepositoryDispatch,
     Route,
     RoutesConfig,
@@ -21,6 +24,7 @@ from bridge.routing.model import (
     WorkflowDispatch,
 )
 from bridge.routing.schema import validate
+from bridge.routing.targets import build_targets, report_target_problems
 
 
 def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> RoutesConfig:
@@ -49,11 +53,20 @@ def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Rou
     data = interpolate(data, environ, report)
     validate(data, report)
     report_problems(data, report)
+    report_target_problems(data, report)
     if report.problems:
         raise RoutesError(report.problems)
     config = _build(file, data)
     report_warnings(config, data, report)
-    return RoutesConfig(config.path, config.sources, config.routes, tuple(report.warnings))
+    return RoutesConfig(
+        config.path,
+        config.sources,
+        config.routes,
+        tuple(report.warnings),
+        targets=build_targets(data),
+        alerts=_alerts(data),
+        secrets=_secrets(report.interpolated, environ),
+    )
 
 
 # --- typed objects (the data is valid here) -----------------------------------------------
@@ -90,7 +103,7 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
                     Condition(path, tuple(value) if isinstance(value, list) else (value,))
                     for path, value in (raw.get("when") or {}).items()
                 ),
-                dispatch=_dispatch(raw["dispatch"]),
+                dispatch=_notify(raw["notify"]) if "notify" in raw else _dispatch(raw["dispatch"]),
                 description=raw.get("description"),
                 enrich=raw.get("enrich", False),
             )
@@ -102,3 +115,37 @@ def _dispatch(raw: dict[str, Any]) -> Dispatch:
     if "event_type" in raw:
         return RepositoryDispatch(raw["repository"], raw["event_type"], raw.get("client_payload"))
     return WorkflowDispatch(raw["repository"], raw["workflow"], raw["ref"], raw.get("inputs"))
+
+
+def _notify(raw: dict[str, Any]) -> Notify:
+    targets = raw["target"]
+    mention = raw.get("mention", ())
+    return Notify(
+        tuple([targets] if isinstance(targets, str) else targets),
+        raw.get("text"),
+        tuple([mention] if isinstance(mention, str) else mention),
+    )
+
+
+def _alerts(data: dict[str, Any]) -> Alerts:
+    raw = data.get("alerts") or {}
+    after = raw.get("stuck_after")
+    stuck_after = 15 * 60.0 if after is None else parse_duration(after, name="alerts.stuck_after")
+    return Alerts(raw.get("failed"), raw.get("stuck"), stuck_after)
+
+
+def _secrets(
+    interpolated: Mapping[tuple[str | int, ...], tuple[str, ...]], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """Every value ``${VAR}`` put into ``targets:`` (tokens in URLs, bodies, headers), mapped
+    to how it is shown instead: ``${VAR}``. Longest first, so that a secret containing
+    another is replaced whole."""
+    found: dict[str, str] = {}
+    for path, names in interpolated.items():
+        if path[:1] != ("targets",):
+            continue
+        for name in names:
+            value = environ.get(name)
+            if value:
+                found.setdefault(value, "${" + name + "}")
+    return dict(sorted(found.items(), key=lambda item: -len(item[0])))

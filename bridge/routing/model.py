@@ -38,7 +38,43 @@ class WorkflowDispatch:
     inputs: Mapping[str, Any] | None  # templates
 
 
-Dispatch = RepositoryDispatch | WorkflowDispatch
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """``notify:``: post a message to each of ``targets`` (keys of ``targets:``), one delivery
+    per target."""
+
+    targets: tuple[str, ...]
+    text: str | None = None  # a template replacing the default message
+    mention: tuple[str, ...] = ()  # "all", or ids the target's service understands
+
+
+Dispatch = RepositoryDispatch | WorkflowDispatch | Notify
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A key of ``targets:``: a chat room or HTTP endpoint (docs/architecture.md, "Contract:
+    chat and HTTP targets, alerts"). Values may hold secrets: never log them as they are."""
+
+    name: str
+    kind: str  # a key of bridge.notify.kinds.KINDS
+    url: str | None = None
+    secret: str | None = None
+    token: str | None = None  # telegram
+    chat_id: str | None = None  # telegram
+    api_url: str | None = None  # telegram
+    headers: Mapping[str, str] | None = None  # webhook: templates
+    body: Mapping[str, Any] | None = None  # webhook: templates; None = the standard payload
+    rate_limit: int | None = None  # messages per minute; None = the service's documented limit
+
+
+@dataclass(frozen=True, slots=True)
+class Alerts:
+    """``alerts:``: targets told of deliveries that fail (``failed``) or are stuck."""
+
+    failed: str | None = None
+    stuck: str | None = None
+    stuck_after: float = 15 * 60.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +108,21 @@ class RoutesConfig:
     sources: Mapping[str, Source]
     routes: tuple[Route, ...]
     warnings: tuple[str, ...] = field(default=())  # "file:line: path: message", for logs
+    targets: Mapping[str, Target] = field(default_factory=dict)
+    alerts: Alerts = field(default_factory=Alerts)
+    # value → "${NAME}": every value ${VAR} put in a target, shown as its reference instead
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     def route(self, name: str) -> Route | None:
-        return next((r for r in self.routes if r.name == name), None)
+        """The route a delivery belongs to: ``name`` is a route name or, for a notify route,
+        ``route/target`` (a delivery's key, see :func:`delivery_keys`)."""
+        route_name = name.partition("/")[0]
+        return next((r for r in self.routes if r.name == route_name), None)
+
+    def target(self, key: str) -> Target | None:
+        """The target of a notify delivery's key ``route/target``; None for a dispatch."""
+        _, slash, target = key.partition("/")
+        return self.targets.get(target) if slash else None
 
     def enriches(self, route: Route, source: str) -> bool:
         """Whether ``route``, for an event from ``source``, gets the App Store Connect details."""
@@ -84,10 +132,23 @@ class RoutesConfig:
         return route.enrich or configured.enrich
 
     @property
+    def dispatches_to_github(self) -> bool:
+        """Some route sends a GitHub dispatch (then credentials are needed)."""
+        return any(not isinstance(r.dispatch, Notify) for r in self.routes)
+
+    @property
     def uses_asc_api(self) -> bool:
         """Some source or route asks for enrichment: the API key must be configured."""
         asc = [s for s in self.sources.values() if s.provider == appstoreconnect.NAME]
         return any(s.enrich for s in asc) or (bool(asc) and any(r.enrich for r in self.routes))
+
+
+def delivery_keys(route: Route) -> tuple[str, ...]:
+    """What the store records as a delivery's route: the route's name for a GitHub dispatch,
+    ``route/target`` per target for a notify route (route names cannot contain ``/``)."""
+    if isinstance(route.dispatch, Notify):
+        return tuple(f"{route.name}/{target}" for target in route.dispatch.targets)
+    return (route.name,)
 
 
 class RoutesError(ConfigError):

@@ -26,6 +26,7 @@ from bridge.store.protocols import (
     JobLeases,
     Outbox,
     Store,
+    StuckDeliveries,
 )
 from bridge.store.records import (
     AttemptOutcome,
@@ -42,6 +43,7 @@ from bridge.store.records import (
     OutboxStats,
     Recorded,
     StateChange,
+    StuckDelivery,
 )
 from bridge.store.sqlite import SQLiteStore, sqlite_path
 
@@ -67,6 +69,8 @@ __all__ = [
     "Recorded",
     "StateChange",
     "Store",
+    "StuckDeliveries",
+    "StuckDelivery",
     "open_store",
 ]
 

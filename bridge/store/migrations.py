@@ -77,6 +77,8 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_result TEXT
         )""",
     ),
+    # 4: when a delivery was announced as stuck (alerts.stuck), so it is announced once.
+    ("ALTER TABLE deliveries ADD COLUMN stuck_alerted_at REAL",),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -153,4 +155,6 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_result TEXT
         )""",
     ),
+    # 4: when a delivery was announced as stuck (alerts.stuck), so it is announced once.
+    ("ALTER TABLE deliveries ADD COLUMN stuck_alerted_at DOUBLE PRECISION",),
 )

@@ -168,7 +168,8 @@ class OutboxSQL(SQLStoreBase):
             )
             cur.execute(
                 "UPDATE deliveries SET state = 'pending', queued_at = ?, next_attempt_at = ?,"
-                f" finished_at = NULL, lease_owner = NULL, lease_until = NULL WHERE {where}",
+                " finished_at = NULL, lease_owner = NULL, lease_until = NULL,"
+                f" stuck_alerted_at = NULL WHERE {where}",
                 (now, now, *params),
             )
             return cur.rowcount

@@ -22,6 +22,7 @@ from bridge.store.records import (
     OutboxStats,
     Recorded,
     StateChange,
+    StuckDelivery,
 )
 
 
@@ -62,6 +63,17 @@ class Outbox(Protocol):
 
     def prune(self, *, before: float, include_failed: bool = False) -> int:
         """Delete finished events received before ``before``; returns how many."""
+
+
+class StuckDeliveries(Protocol):
+    """The alerts' side: deliveries still not delivered, each announced once."""
+
+    def take_stuck(
+        self, *, queued_before: float, min_attempts: int, now: float, limit: int
+    ) -> list[StuckDelivery]:
+        """Pending deliveries queued before ``queued_before`` or with at least
+        ``min_attempts`` attempts, not yet announced: marked announced at ``now`` and
+        returned, each to one caller only (several processes may ask)."""
 
 
 class EventLog(EventLookup, Protocol):
@@ -123,7 +135,7 @@ class JobLeases(Protocol):
         """Record a job run's result and free the lease."""
 
 
-class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, Protocol):
+class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, StuckDeliveries, Protocol):
     """The whole store, with its lifecycle: what a process opens once and hands out."""
 
     def migrate(self) -> int:

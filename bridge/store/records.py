@@ -144,3 +144,18 @@ class OutboxStats:
     @property
     def pending(self) -> int:
         return self.by_state.get("pending", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StuckDelivery:
+    """A pending delivery announced as stuck (alerts.stuck): not delivered for too long, or
+    after too many failed attempts."""
+
+    delivery_id: str
+    route: str
+    attempts: int
+    queued_at: float
+    last_error: str | None
+    source: str
+    event_id: str
+    event_type: str

@@ -65,8 +65,9 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
     if detail is None:
         message = f"No event {event_id!r} from source {source!r}: it may have been pruned."
         return render_template("message.html", title="Not found", message=message), 404
+    log_url = services.settings.log_url(source, event_id)
     previews = {
-        d.id: would_send(services.routes, services.contexts, detail, d)
+        d.id: would_send(services.routes, services.contexts, detail, d, log_url=log_url)
         for d in detail.record.deliveries
     }
     stored = detail.details or store.details(source, event_id)  # a preview may have fetched
