@@ -17,7 +17,7 @@ from typing import Any
 from bridge.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
 _UNIT_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
 DEFAULT_THREADS = 4  # gunicorn threads per worker
@@ -26,11 +26,19 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def parse_duration(text: str, *, name: str) -> float:
-    """``"90"``, ``"1.5s"``, ``"30m"``, ``"24h"``, ``"7d"`` → seconds. Raises ConfigError."""
+    """``"1.5s"``, ``"250ms"``, ``"30m"``, ``"24h"``, ``"7d"`` → seconds.
+
+    A unit is required: a bare ``30`` once meant 30 seconds, and ``prune --older-than 30``
+    then deleted the whole delivery log. Raises ConfigError saying what to write instead."""
     m = _DURATION.match(text)
     if not m:
         raise ConfigError(f"{name}={text!r} is not a duration (e.g. 30s, 15m, 24h, 7d)")
-    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    number, unit = m.group(1), m.group(2)
+    if unit is None:
+        raise ConfigError(
+            f"{name}={text!r} needs a unit: write {number}s, {number}m, {number}h or {number}d"
+        )
+    return float(number) * _UNIT_SECONDS[unit]
 
 
 def parse_size(text: str, *, name: str) -> int:

@@ -60,8 +60,9 @@ class Outbox(Protocol):
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""
 
-    def prune(self, *, before: float, include_failed: bool = False) -> int:
-        """Delete finished events received before ``before``; returns how many."""
+    def prune(self, *, before: float, include_failed: bool = False, dry_run: bool = False) -> int:
+        """Delete finished events received before ``before``; returns how many (``dry_run``:
+        how many would be deleted, deleting nothing)."""
 
 
 class EventLog(EventLookup, Protocol):
