@@ -14,15 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Local service on SQLite with the example routes.yaml. Without GITHUB_TOKEN it runs in dry-run
-# mode: deliveries are recorded as would-be requests (see `bridge events`), nothing is sent.
+# Local service on SQLite with the example routes.yaml, in dry-run mode: deliveries are recorded
+# as would-be requests (see `bridge events`), nothing is sent, even with a GITHUB_TOKEN in the
+# shell. `make run LIVE=1` sends real dispatches (with GITHUB_TOKEN and your repositories set).
 run: export ASC_WEBHOOK_SECRET ?= local-asc-secret
 run: export PGYER_WEBHOOK_TOKEN ?= local-pgyer-token
 run: export BRIDGE_ADMIN_TOKEN ?= local-admin-token
-run: export BRIDGE_DRY_RUN ?= $(if $(GITHUB_TOKEN),0,1)
+run: export BRIDGE_DRY_RUN = $(if $(filter 1,$(LIVE)),0,1)
 run: export WEB_CONCURRENCY ?= 1
 run: $(STAMP)
-	@echo "bridge on http://127.0.0.1:$${PORT:-8000}  (dry run: $$BRIDGE_DRY_RUN)"
+	@echo "bridge on http://127.0.0.1:$${PORT:-8000}  ($(if $(filter 1,$(LIVE)),LIVE: dispatches are sent to GitHub,dry run: nothing is sent; make run LIVE=1 to send))"
 	@echo "delivery log: http://127.0.0.1:$${PORT:-8000}/  (token: $$BRIDGE_ADMIN_TOKEN)"
 	@echo "try, in another terminal:"
 	@echo "  ASC_WEBHOOK_SECRET=$$ASC_WEBHOOK_SECRET PGYER_WEBHOOK_TOKEN=$$PGYER_WEBHOOK_TOKEN $(BIN)/bridge send ios-app tests/samples/appstoreconnect/build-upload-complete.json --url http://127.0.0.1:$${PORT:-8000}"

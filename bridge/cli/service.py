@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -12,6 +13,9 @@ from gunicorn.app.wsgiapp import WSGIApplication
 
 from bridge import logs
 from bridge.cli import common as commands
+from bridge.startup import summary
+
+log = logging.getLogger("bridge.worker")
 
 
 @click.command()
@@ -45,8 +49,8 @@ def worker() -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         services.start()
-        settings = services.settings
-        sending = f"sending to {settings.github_api_url}"
-        mode = "dry run, nothing is sent" if services.github is None else sending
-        click.echo(f"bridge worker {services.dispatcher.owner}: {mode}")
+        for warning in services.routes.warnings:
+            log.warning("routes: %s", warning)
+        log.info("%s", summary(services.settings, services.routes, process="worker"))
+        click.echo(f"bridge worker {services.dispatcher.owner}: started")
         stop.wait()

@@ -20,6 +20,7 @@ from bridge.routing.model import (
     Source,
     WorkflowDispatch,
 )
+from bridge.routing.placeholders import warn_placeholders
 from bridge.routing.schema import validate
 
 
@@ -53,7 +54,10 @@ def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Rou
         raise RoutesError(report.problems)
     config = _build(file, data)
     report_warnings(config, data, report)
-    return RoutesConfig(config.path, config.sources, config.routes, tuple(report.warnings))
+    placeholders = warn_placeholders(data, report)
+    return RoutesConfig(
+        config.path, config.sources, config.routes, tuple(report.warnings), placeholders
+    )
 
 
 # --- typed objects (the data is valid here) -----------------------------------------------

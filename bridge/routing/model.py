@@ -72,6 +72,9 @@ class RoutesConfig:
     sources: Mapping[str, Source]
     routes: tuple[Route, ...]
     warnings: tuple[str, ...] = field(default=())  # "file:line: path: message", for logs
+    # The warnings about destinations that are still the example's placeholder default
+    # (also in ``warnings``): shown again at startup and on /readyz.
+    placeholders: tuple[str, ...] = field(default=())
 
     def route(self, name: str) -> Route | None:
         return next((r for r in self.routes if r.name == name), None)

@@ -18,7 +18,8 @@ bp = Blueprint("probes", __name__)
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """200 when the store answers, routes.yaml is loaded with at least one source, and the
-    dispatcher runs (when this process runs one); 503 naming the checks that failed."""
+    dispatcher runs (when this process runs one); 503 naming the checks that failed. A
+    ready answer lists ``warnings`` when routes still target an example placeholder."""
     services = current_services()
     failed = []
     try:
@@ -32,4 +33,7 @@ def readyz() -> tuple[Response, int]:
         failed.append("dispatcher")
     if failed:
         return jsonify(status="unavailable", failed=failed), 503
+    warnings = list(services.routes.placeholders)
+    if warnings:  # ready, but deliveries to an example repository would fail
+        return jsonify(status="ready", warnings=warnings), 200
     return jsonify(status="ready"), 200
