@@ -260,8 +260,8 @@ def provider_like(name: str, **declared: Any) -> Any:
 
 def test_the_provider_protocol() -> None:
     assert PROVIDER_MEMBERS == [
-        "NAME", "EVENT_TYPES", "STATES_BY_EVENT_TYPE", "STATES", "CREDENTIAL_KEYS", "EXAMPLE",
-        "authenticate", "parse", "credentials",
+        "NAME", "EVENT_TYPES", "STATES_BY_EVENT_TYPE", "STATES", "OLD_STATE_OPTIONAL",
+        "CREDENTIAL_KEYS", "EXAMPLE", "authenticate", "parse", "credentials",
     ]  # fmt: skip
 
 

@@ -15,11 +15,14 @@ from bridge.routing.model import RepositoryDispatch
 
 
 @click.command()
-def check() -> None:
-    """Validate routes.yaml and the variables it uses; exit 1 on error."""
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too (for CI).")
+def check(strict: bool) -> None:
+    """Validate routes.yaml and the variables it uses; exit 1 on error (--strict: on any
+    warning too)."""
     settings = commands.settings()
     routes = commands.routes(settings)
-    for warning in routes.warnings:
+    warnings = list(routes.warnings)
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{routes.path}: OK, {len(routes.sources)} source(s), {len(routes.routes)} route(s)")
     for source in routes.sources.values():
@@ -35,6 +38,9 @@ def check() -> None:
         click.echo("GitHub: dry run (BRIDGE_DRY_RUN): deliveries are recorded, not sent")
     elif routes.routes and not settings.github_configured:
         click.echo("warning: no GitHub credentials (GITHUB_TOKEN or GITHUB_APP_*)", err=True)
+    if strict and warnings:
+        count = len(warnings)
+        raise click.ClickException(f"{count} warning{'' if count == 1 else 's'} (--strict)")
 
 
 @click.command()
