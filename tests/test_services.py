@@ -57,7 +57,7 @@ COMMANDS = [
     ["prune", "--older-than", "30d", "--yes"],
     ["db", "upgrade"],
     ["simulate", "ios", str(SAMPLES / "appstoreconnect" / "build-upload-complete.json")],
-    ["check"],
+    ["--routes", str(SAMPLES.parent.parent / "routes.yaml"), "check"],  # (renders every route)
 ]
 
 
