@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows workflows-examples/*.yml
+	$(BIN)/check-jsonschema --schemafile routes.schema.json routes.yaml
 	$(BIN)/zizmor --offline workflows-examples/*.yml
 
 typecheck: $(STAMP)

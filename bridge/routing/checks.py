@@ -136,6 +136,9 @@ def _check_dispatch(here: Path, dispatch: dict[str, Any], report: Report) -> Non
         report.problem(
             here, f"workflow_dispatch needs `workflow` and `ref`; missing {' and '.join(missing)}"
         )
+    repository = dispatch.get("repository")
+    if isinstance(repository, str) and "${" in repository:  # only from `$${` once interpolated
+        report.problem((*here, "repository"), "must be owner/name, e.g. acme/ios-app")
     payload = dispatch.get("client_payload")
     if isinstance(payload, dict) and "bridge" in payload:
         report.problem(
