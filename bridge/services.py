@@ -41,15 +41,21 @@ class Services:
     built: :func:`bridge.app.create_app` and ``bridge worker`` build theirs before starting
     any thread)."""
 
-    def __init__(self, settings: Settings, routes: RoutesConfig) -> None:
+    def __init__(self, settings: Settings, routes: RoutesConfig, *, create: bool = True) -> None:
         self.settings = settings
         self.routes = routes
+        # Whether opening the store may create it (SQLite): only the processes that take
+        # webhooks or deliver, and `db upgrade`; commands that read do not.
+        self.create = create
 
     @cached_property
     def store(self) -> Store:
-        """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL) and
-        StoreUnavailableError."""
-        return open_store(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL, or no
+        SQLite file when ``create`` is off) and StoreUnavailableError."""
+        settings = self.settings
+        return open_store(
+            settings.database_url, pool_size=settings.db_pool_size, create=self.create
+        )
 
     @cached_property
     def metrics(self) -> Metrics:

@@ -159,6 +159,7 @@ def test_prune_keeps_pending_and_failed(app: Flask, environ: dict[str, str]) -> 
 
 
 def test_events_empty(environ: dict[str, str]) -> None:
+    run(environ, "db", "upgrade")  # (events reads a database; it creates none)
     assert run(environ, "events").output.strip() == "no events"
 
 

@@ -48,11 +48,15 @@ def say_credentials_needed(missing: list[str]) -> None:
 
 
 @contextmanager
-def services(*, with_routes: bool = True, credentials: bool = True) -> Iterator[Services]:
+def services(
+    *, with_routes: bool = True, credentials: bool = True, create: bool = False
+) -> Iterator[Services]:
     """The command's services, closed when the command ends however it ends.
     ``with_routes=False``: a command that reads the store or App Store Connect only, and must
     work without a routes.yaml (or its secrets) at hand. ``credentials=False``: a command
-    that verifies no signature, and works with the sources' secrets unset (it says so)."""
+    that verifies no signature, and works with the sources' secrets unset (it says so).
+    ``create``: the command may create the database (serve, worker, db upgrade); the others
+    say there is none instead of leaving an empty one behind."""
     current = settings()
     if not with_routes:
         loaded = RoutesConfig(current.routes_path, {}, ())
@@ -61,7 +65,7 @@ def services(*, with_routes: bool = True, credentials: bool = True) -> Iterator[
     else:
         loaded, missing = routes_without_credentials(current)
         say_credentials_needed(missing)
-    built = Services(current, loaded)
+    built = Services(current, loaded, create=create)
     try:
         yield built
     except (ConfigError, StoreUnavailableError) as exc:

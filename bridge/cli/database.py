@@ -25,7 +25,7 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Create or migrate the schema of DATABASE_URL's database, then exit."""
-    with commands.services(with_routes=False) as services:  # opening migrates
+    with commands.services(with_routes=False, create=True) as services:  # opening migrates
         click.echo(f"database schema at version {services.store.migrate()}")
 
 

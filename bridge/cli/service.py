@@ -26,7 +26,8 @@ log = logging.getLogger("bridge.worker")
 )
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
-    with commands.services() as services:  # fail here, once and clearly, not in every worker
+    # fail here, once and clearly, not in every worker
+    with commands.services(create=True) as services:
         services.check()  # credentials, DATABASE_URL; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:
@@ -43,7 +44,7 @@ def worker() -> None:
     are counted in /metrics when it shares PROMETHEUS_MULTIPROC_DIR with the web processes of
     the same host."""
     logs.configure()
-    with commands.services() as services:
+    with commands.services(create=True) as services:
         services.build()
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
