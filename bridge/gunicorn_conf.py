@@ -16,11 +16,17 @@ from typing import TYPE_CHECKING
 
 from bridge import logs
 from bridge.config import Settings
+from bridge.errors import ConfigError
 
 if TYPE_CHECKING:
     from gunicorn.workers.base import Worker
 
-_settings = Settings.from_env()
+try:
+    _settings = Settings.from_env()
+except ConfigError as exc:  # one clear line, not gunicorn's "Failed to read config file" trace
+    logs.configure()
+    logs.refuse_to_start(str(exc))
+    raise SystemExit(1) from None
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency
 threads = _settings.threads
@@ -46,10 +52,21 @@ logs.configure()
 
 
 def on_starting(server: object) -> None:
-    """A metrics folder left by a previous run is emptied: its counts are not this run's.
-    (The app's modules are already imported here, in the master, with this file's ``from
-    bridge import logs``: forked workers inherit them and boot fast. Importing starts nothing:
-    ``create_app()`` runs in each worker, after the fork.)"""
+    """Check the configuration once, in the master: settings, routes.yaml and credentials
+    (not the database). A problem is logged once, one line per problem (JSON with
+    ``LOG_FORMAT=json``), and the master exits 1, instead of every worker printing a
+    traceback. Then a metrics folder left by a previous run is emptied: its counts are not
+    this run's. (The app's modules are already imported here, in the master, with this file's
+    ``from bridge import logs``: forked workers inherit them and boot fast. Importing starts
+    nothing: ``create_app()`` runs in each worker, after the fork.)"""
+    from bridge.services import build_services  # noqa: PLC0415  (not at import: see above)
+
+    try:
+        with build_services() as services:
+            services.check_configuration()
+    except ConfigError as exc:
+        logs.refuse_to_start(str(exc))
+        raise SystemExit(1) from None
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(stale)
 

@@ -21,6 +21,8 @@ from typing import Any
 
 from gunicorn import glogging
 
+from bridge.errors import ConfigError
+
 _SECRET_VALUES = re.compile(
     r"(?i)((?:token|secret|signature|password|access_token|key)=)[^&\s\"']+"
     r"|(hmacsha256=)[0-9a-fA-F]+"
@@ -111,6 +113,16 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     logging.getLogger("github").setLevel(max(root.level, logging.INFO))
 
 
+def refuse_to_start(reason: str, *, logger: str = "bridge") -> None:
+    """Log why the process cannot start: one record per problem (routes.yaml reports every
+    problem on its own line), so each is one line of text or one JSON object, never a
+    traceback. The caller then exits with a non-zero status."""
+    log = logging.getLogger(logger)
+    for line in reason.splitlines() or [reason]:
+        if line.strip():
+            log.error("cannot start: %s", line.strip())
+
+
 class GunicornLogger(glogging.Logger):
     """gunicorn's own lines (access log, worker errors) in bridge's format, redacted too."""
 
@@ -137,6 +149,15 @@ class GunicornLogger(glogging.Logger):
             self.access_log.info(ACCESS_LOG_FORMAT, glogging.SafeAtoms(atoms))
         except Exception:  # as gunicorn does: a broken log line must not break the request
             self.error(traceback.format_exc())
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """A configuration error in a worker is one line per problem, not a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConfigError):
+            for line in str(error).splitlines():
+                self.error("cannot start: %s", line)
+            return
+        super().exception(msg, *args, **kwargs)
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

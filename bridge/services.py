@@ -30,7 +30,7 @@ from bridge.errors import ConfigError
 from bridge.metrics import Metrics
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
-from bridge.store import Store, open_store
+from bridge.store import Store, check_database_url, open_store
 from bridge.store.sqlite import sqlite_path
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,12 @@ class Services:
         if client is None:
             return None
         return ReconcileJob(client, self.store, self.routes, self.settings, self.dispatcher.wake)
+
+    def check_configuration(self) -> None:
+        """Build the clients (GitHub, App Store Connect) without opening the store: what the
+        gunicorn master checks once before starting workers. Raises ConfigError."""
+        check_database_url(self.settings.database_url)
+        _ = self.github, self.asc
 
     def check(self) -> None:
         """Build the clients and open the store now, so that a configuration error stops the

@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from gunicorn.app.wsgiapp import WSGIApplication
@@ -18,6 +20,18 @@ from bridge.startup import summary
 log = logging.getLogger("bridge.worker")
 
 
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """A process that cannot start says why in the log's format (one line, or one JSON object,
+    per problem: log pipelines parse it) and exits 1."""
+    try:
+        yield
+    except click.ClickException as exc:
+        logs.configure()
+        logs.refuse_to_start(exc.message)
+        raise SystemExit(1) from None
+
+
 @click.command()
 @click.option("--host", default=None, help="Interface to bind (default $HOST or 0.0.0.0).")
 @click.option("--port", type=int, default=None, help="Port (default $PORT or 8000).")
@@ -27,7 +41,7 @@ log = logging.getLogger("bridge.worker")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
     # fail here, once and clearly, not in every worker
-    with commands.services(create=True) as services:
+    with _refusing(), commands.services(create=True) as services:
         services.check()  # credentials, DATABASE_URL; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:
@@ -44,7 +58,7 @@ def worker() -> None:
     are counted in /metrics when it shares PROMETHEUS_MULTIPROC_DIR with the web processes of
     the same host."""
     logs.configure()
-    with commands.services(create=True) as services:
+    with _refusing(), commands.services(create=True) as services:
         services.build()
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -67,8 +67,21 @@ __all__ = [
     "Recorded",
     "StateChange",
     "Store",
+    "check_database_url",
     "open_store",
 ]
+
+
+def check_database_url(database_url: str) -> None:
+    """Raise ConfigError unless ``database_url`` names a store bridge can open (without
+    connecting: the gunicorn master checks it before starting workers)."""
+    if database_url.startswith("sqlite:"):
+        sqlite_path(database_url)
+    elif not is_postgres_url(database_url):
+        scheme = database_url.partition(":")[0] or "(none)"
+        raise ConfigError(
+            f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db or postgres://…"
+        )
 
 
 def open_store(database_url: str, *, pool_size: int = 10, create: bool = True) -> Store:
