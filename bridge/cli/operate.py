@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 import click
 
+from bridge.appstoreconnect.key_health import refused_key
 from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
 from bridge.cli import common as commands
 from bridge.events import Instance
@@ -84,6 +85,9 @@ def events(limit: int, source: str | None, event_id: str | None, as_json: bool) 
         else:
             records = store.recent_events(limit=limit, source=source)
         reviews = [_review(store, record) for record in records]
+        refused = refused_key(store)
+    if refused is not None:  # deliveries still say delivered: they go without details
+        click.echo(f"warning: {refused}", err=True)
     for record, review in zip(records, reviews, strict=True):
         if as_json:
             fields = {**asdict(record), "review": review.as_dict() if review else None}

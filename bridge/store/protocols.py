@@ -86,6 +86,10 @@ class EventLog(EventLookup, Protocol):
         """Deliveries per state (only ``states`` when given: pending and failed are cheap
         to count, delivered ones are most of the table) and the oldest pending one."""
 
+    def latest_details_error(self, *, within: int = 1000) -> str | None:
+        """Why the most recent event whose App Store Connect details were asked for got none
+        (None: it got them, or none of the last ``within`` events asked)."""
+
     def requeue_event(self, event_id: str, *, source: str | None, now: float) -> int:
         """Queue every delivery of the event again; returns how many."""
 
