@@ -187,7 +187,7 @@ def deployed(environ: dict[str, str]) -> Iterator[Flask]:
     env = {**environ, "LOG_FORMAT": "json"}
     for name, spec in APP["env"].items():
         optional = spec.get("required") is False and "value" not in spec
-        env[name] = "" if optional else "value-0123456789"
+        env[name] = "" if optional else spec.get("value", "value-0123456789")
     env.update({"BRIDGE_RETENTION": "30d", "IOS_DEFAULT_BRANCH": "main"})
     app = create_app(environ=env)
     yield app

@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -54,8 +55,10 @@ def test_make_run_is_a_dry_run_with_a_github_token_in_the_shell(tmp_path: Path) 
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:
         # -o: the virtualenv counts as up to date (a test never reinstalls it).
+        made_by = ".venv/.python-{}.{}".format(*sys.version_info[:2])
+        keep = ["-o", made_by, "-o", ".venv/.installed-run", "-o", ".venv/.installed"]
         proc = subprocess.Popen(
-            ["make", "--no-print-directory", "-o", ".venv/.installed", "run"],
+            ["make", "--no-print-directory", *keep, "run"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
