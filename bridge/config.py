@@ -21,6 +21,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
 _UNIT_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
 DEFAULT_THREADS = 4  # gunicorn threads per worker
+DEFAULT_ROUTES = "routes.yaml"  # BRIDGE_ROUTES, relative to the working folder
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -70,7 +71,7 @@ def default_database_url() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    routes_path: str = "routes.yaml"
+    routes_path: str = DEFAULT_ROUTES
     database_url: str = field(default_factory=default_database_url)
     github_api_url: str = "https://api.github.com"
     github_token: str | None = field(default=None, repr=False)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from bridge import logs
 from bridge.config import Settings
 from bridge.errors import ConfigError
+from bridge.routes_keeper import RoutesKeeper
 
 if TYPE_CHECKING:
     from gunicorn.workers.base import Worker
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 try:
     _settings = Settings.from_env()
 except ConfigError as exc:  # one clear line, not gunicorn's "Failed to read config file" trace
-    logs.configure()
     logs.refuse_to_start(str(exc))
     raise SystemExit(1) from None
 bind = f"{_settings.host}:{_settings.port}"
@@ -49,6 +49,7 @@ if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bridge-metrics-")
 
 logs.configure()
+_ROUTES = RoutesKeeper()  # the last valid routes.yaml, for reloads
 
 
 def on_starting(server: object) -> None:
@@ -59,16 +60,19 @@ def on_starting(server: object) -> None:
     this run's. (The app's modules are already imported here, in the master, with this file's
     ``from bridge import logs``: forked workers inherit them and boot fast. Importing starts
     nothing: ``create_app()`` runs in each worker, after the fork.)"""
-    from bridge.services import build_services  # noqa: PLC0415  (not at import: see above)
-
     try:
-        with build_services() as services:
-            services.check_configuration()
+        _ROUTES.check()
     except ConfigError as exc:
         logs.refuse_to_start(str(exc))
         raise SystemExit(1) from None
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(stale)
+
+
+def on_reload(server: object) -> None:
+    """``kill -HUP``: a routes.yaml with problems is logged and the new workers keep the
+    routes in use, instead of failing to boot (which halts gunicorn)."""
+    _ROUTES.reload()
 
 
 def child_exit(server: object, worker: Worker) -> None:
@@ -79,5 +83,6 @@ def child_exit(server: object, worker: Worker) -> None:
 
 
 def on_exit(server: object) -> None:
+    _ROUTES.close()
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

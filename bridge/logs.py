@@ -114,13 +114,19 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
 
 
 def refuse_to_start(reason: str, *, logger: str = "bridge") -> None:
-    """Log why the process cannot start: one record per problem (routes.yaml reports every
-    problem on its own line), so each is one line of text or one JSON object, never a
-    traceback. The caller then exits with a non-zero status."""
-    log = logging.getLogger(logger)
+    """Say why the process cannot start, on stderr (where the CLI's errors go): one record per
+    problem (routes.yaml reports every problem on its own line), each one line of text or one
+    JSON object by ``LOG_FORMAT``, never a traceback. The caller then exits non-zero."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format() == "json" else TextFormatter())
+    handler.addFilter(RedactFilter())
     for line in reason.splitlines() or [reason]:
         if line.strip():
-            log.error("cannot start: %s", line.strip())
+            record = logging.LogRecord(
+                logger, logging.ERROR, __file__, 0, "cannot start: %s", (line.strip(),), None
+            )
+            handler.handle(record)
+    handler.flush()
 
 
 class GunicornLogger(glogging.Logger):

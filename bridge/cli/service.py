@@ -27,7 +27,6 @@ def _refusing() -> Iterator[None]:
     try:
         yield
     except click.ClickException as exc:
-        logs.configure()
         logs.refuse_to_start(exc.message)
         raise SystemExit(1) from None
 
