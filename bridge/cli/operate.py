@@ -16,6 +16,7 @@ import click
 from bridge.appstoreconnect.key_health import refused_key
 from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
 from bridge.cli import common as commands
+from bridge.errors import PayloadError
 from bridge.events import Instance
 from bridge.providers import PROVIDERS
 from bridge.store import EventFacts, EventLog, EventRecord
@@ -33,17 +34,29 @@ from bridge.version import __version__
 @click.option(
     "--secret",
     envvar="BRIDGE_SEND_SECRET",
-    help="Sign with this secret/token instead of the source's first one in routes.yaml.",
+    help="Sign with this secret/token instead of the source's first one in routes.yaml "
+    "(or set BRIDGE_SEND_SECRET).",
 )
 @click.option("--timeout", type=float, default=30.0, show_default=True)
-def send(source: str, file: BinaryIO, url: str, secret: str | None, timeout: float) -> None:
+@click.option(
+    "--any-type",
+    "any_type",
+    is_flag=True,
+    help="Send a body of an event type bridge does not know.",
+)
+def send(  # noqa: PLR0917  (click passes every option by position)
+    source: str, file: BinaryIO, url: str, secret: str | None, timeout: float, any_type: bool
+) -> None:
     """POST FILE (a webhook body) to a running bridge as SOURCE's provider would: signed with
     the App Store Connect secret, or with Pgyer's ?token=. Exit 1 unless answered 2xx."""
-    routes = commands.routes(commands.settings())
+    current = commands.settings()
+    # With --secret, routes.yaml's own secrets need not be set here.
+    routes = commands.routes_without_credentials(current)[0] if secret else commands.routes(current)
     configured = routes.sources.get(source)
     if configured is None:
         raise click.ClickException(f"unknown source {source!r} in {routes.path}")
     body = file.read()
+    _refuse_what_no_provider_sends(configured.provider, body, source, any_type)
     headers, query = PROVIDERS[configured.provider].credentials(
         body, secret or configured.secrets[0]
     )
@@ -64,11 +77,32 @@ def send(source: str, file: BinaryIO, url: str, secret: str | None, timeout: flo
     except urllib.error.HTTPError as exc:
         status, answer = exc.code, exc.read()
     except (urllib.error.URLError, OSError) as exc:
-        raise click.ClickException(f"POST {target}: {exc}") from exc
+        reason = getattr(exc, "reason", exc)
+        why = getattr(reason, "strerror", None) or str(reason)
+        raise click.ClickException(
+            f"cannot reach {target}: {why} (is bridge running there? `make run` serves "
+            "http://127.0.0.1:8000)"
+        ) from None
     click.echo(f"POST {target} → {status}")  # target: never the query string with the token
     click.echo(answer.decode("utf-8", "replace"))
     if not 200 <= status < 300:
         raise SystemExit(1)
+
+
+def _refuse_what_no_provider_sends(provider: str, body: bytes, source: str, any_type: bool) -> None:
+    """A body its provider would not post (an App Store Connect API answer such as
+    tests/samples/appstoreconnect/api-*.json parses as an event of type ``buildUploads``)
+    would be stored as an event nobody sends. Raises ClickException."""
+    try:
+        event = PROVIDERS[provider].parse(body, source=source)
+    except PayloadError as exc:
+        raise click.ClickException(f"not a {provider} webhook: {exc.message}") from None
+    if any_type or event.type in PROVIDERS[provider].EVENT_TYPES:
+        return
+    raise click.ClickException(
+        f"{event.type!r} is not an event type {provider} sends: is this an API answer rather "
+        "than a webhook? (--any-type sends it anyway)"
+    )
 
 
 @click.command()
