@@ -105,6 +105,8 @@ class Settings:
     asc_key_id: str | None = None
     asc_issuer_id: str | None = None
     asc_private_key: str | None = field(default=None, repr=False)
+    # Where the key came from, for messages about it: ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH.
+    asc_private_key_variable: str = "ASC_PRIVATE_KEY"
     asc_api_url: str = "https://api.appstoreconnect.apple.com"
     asc_timeout: float = 10.0
     # `bridge asc reconcile` run periodically by one process (None: off) over this window.
@@ -180,6 +182,9 @@ class Settings:
         key = _asc_private_key(env)
         if key is not None:
             values["asc_private_key"] = key
+            if env.get("ASC_PRIVATE_KEY_PATH"):
+                path = env["ASC_PRIVATE_KEY_PATH"]
+                values["asc_private_key_variable"] = f"the key at ASC_PRIVATE_KEY_PATH={path!r}"
         return cls(**values)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:
@@ -195,9 +200,16 @@ class Settings:
         wanted = (
             ("ASC_KEY_ID", self.asc_key_id),
             ("ASC_ISSUER_ID", self.asc_issuer_id),
-            ("ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH", self.asc_private_key),
+            ("ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)", self.asc_private_key),
         )
         return [name for name, value in wanted if not value]
+
+    @property
+    def asc_missing_text(self) -> str:
+        """``asc_missing`` as a sentence that reads "all of these": ``ASC_KEY_ID,
+        ASC_ISSUER_ID and ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)``."""
+        names = self.asc_missing
+        return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
     @property
     def github_configured(self) -> bool:

@@ -74,10 +74,21 @@ class Services:
         if not settings.github_configured:
             if not self.routes.routes:
                 return None
+            app_id, app_key = settings.github_app_id, settings.github_app_private_key
+            if bool(app_id) != bool(app_key):  # half a GitHub App
+                given, missing = (
+                    ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY")
+                    if app_id
+                    else ("GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_ID")
+                )
+                raise ConfigError(
+                    f"{given} is set but {missing} is not: a GitHub App needs both (or use "
+                    "GITHUB_TOKEN instead)"
+                )
             raise ConfigError(
-                "routes.yaml dispatches to GitHub but no credentials are set: set GITHUB_TOKEN, "
-                "or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 to record "
-                "would-be requests without sending them"
+                f"{self.routes.path} dispatches to GitHub but no credentials are set: set "
+                "GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 "
+                "to record would-be requests without sending them"
             )
         return GitHubClient(
             api_url=settings.github_api_url,
@@ -97,16 +108,17 @@ class Services:
         """
         missing = self.settings.asc_missing
         if len(missing) == 3:
+            text = self.settings.asc_missing_text
             if self.routes.uses_asc_api:
                 raise ConfigError(
-                    "routes.yaml enriches App Store Connect events (`enrich: true`) but the API "
-                    f"key is not configured: set {', '.join(missing)} (README: App Store Connect "
-                    "API key)"
+                    f"{self.routes.path} enriches App Store Connect events (`enrich: true`) but "
+                    f"the API key is not configured: set {text} (README: App Store Connect API "
+                    "key)"
                 )
             if self.settings.reconcile_interval:
                 raise ConfigError(
                     "BRIDGE_RECONCILE_INTERVAL is set but the App Store Connect API key is not "
-                    f"configured: set {', '.join(missing)}"
+                    f"configured: set {text}"
                 )
             return None
         return AscClient.from_settings(self.settings)

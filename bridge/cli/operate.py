@@ -19,7 +19,7 @@ from bridge.cli import common as commands
 from bridge.errors import PayloadError
 from bridge.events import Instance
 from bridge.providers import PROVIDERS
-from bridge.store import EventFacts, EventLog, EventRecord
+from bridge.store import EventFacts, EventFilter, EventLog, EventRecord
 from bridge.version import __version__
 
 
@@ -108,14 +108,16 @@ def _refuse_what_no_provider_sends(provider: str, body: bytes, source: str, any_
 @click.command()
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--source", default=None, help="Only events of this source.")
-@click.option("--id", "event_id", default=None, help="Only the event with this id.")
+@click.option("--id", "event_id", default=None, help="Only the event with this id (or part of it).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def events(limit: int, source: str | None, event_id: str | None, as_json: bool) -> None:
     """Recent events, newest first, with the state of each delivery."""
     with commands.services(with_routes=False) as services:
         store = services.store
-        if event_id:
-            records = store.events_by_id(event_id, source=source)
+        if event_id:  # the whole id, else part of it (or a delivery id), as the log's search
+            records = store.events_by_id(event_id, source=source) or list(
+                store.list_events(EventFilter(source=source, search=event_id), limit=limit).events
+            )
         else:
             records = store.recent_events(limit=limit, source=source)
         reviews = [_review(store, record) for record in records]
@@ -128,8 +130,22 @@ def events(limit: int, source: str | None, event_id: str | None, as_json: bool) 
             click.echo(json.dumps(fields, ensure_ascii=False))
         else:
             click.echo(_text(record, review))
+    if not records and source:
+        _unknown_source(source)
     if not records and not as_json:
         click.echo("no events")
+
+
+def _unknown_source(source: str) -> None:
+    """Raise ClickException when routes.yaml has no source ``source`` (a typo reads better
+    than "no events"); nothing when it has one or cannot be read here."""
+    try:
+        routes, _ = commands.routes_without_credentials(commands.settings())
+    except click.ClickException:
+        return
+    if source not in routes.sources:
+        known = ", ".join(routes.sources) or "none"
+        raise click.ClickException(f"unknown source {source!r} (sources in {routes.path}: {known})")
 
 
 def _review(store: EventFacts, record: EventRecord) -> ReviewTimes | None:
