@@ -15,6 +15,7 @@ from bridge import ui
 from bridge.errors import RequestError, StoreUnavailableError
 from bridge.intake import endpoint
 from bridge.services import build_services
+from bridge.startup import summary
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def create_app(
     services = build_services(environ, config)
     for warning in services.routes.warnings:
         log.warning("routes: %s", warning)
+    log.info("%s", summary(services.settings, services.routes, process="web"))
     try:
         services.build()
     except BaseException:

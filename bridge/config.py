@@ -18,20 +18,29 @@ from urllib.parse import quote
 from bridge.errors import ConfigError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|kib|mb|mib)?\s*$", re.IGNORECASE)
 _UNIT_BYTES = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
 DEFAULT_THREADS = 4  # gunicorn threads per worker
+DEFAULT_ROUTES = "routes.yaml"  # BRIDGE_ROUTES, relative to the working folder
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
 def parse_duration(text: str, *, name: str) -> float:
-    """``"90"``, ``"1.5s"``, ``"30m"``, ``"24h"``, ``"7d"`` → seconds. Raises ConfigError."""
+    """``"1.5s"``, ``"250ms"``, ``"30m"``, ``"24h"``, ``"7d"`` → seconds.
+
+    A unit is required: a bare ``30`` once meant 30 seconds, and ``prune --older-than 30``
+    then deleted the whole delivery log. Raises ConfigError saying what to write instead."""
     m = _DURATION.match(text)
     if not m:
         raise ConfigError(f"{name}={text!r} is not a duration (e.g. 30s, 15m, 24h, 7d)")
-    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    number, unit = m.group(1), m.group(2)
+    if unit is None:
+        raise ConfigError(
+            f"{name}={text!r} needs a unit: write {number}s, {number}m, {number}h or {number}d"
+        )
+    return float(number) * _UNIT_SECONDS[unit]
 
 
 def parse_size(text: str, *, name: str) -> int:
@@ -63,7 +72,7 @@ def default_database_url() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    routes_path: str = "routes.yaml"
+    routes_path: str = DEFAULT_ROUTES
     database_url: str = field(default_factory=default_database_url)
     github_api_url: str = "https://api.github.com"
     github_token: str | None = field(default=None, repr=False)
@@ -97,6 +106,8 @@ class Settings:
     asc_key_id: str | None = None
     asc_issuer_id: str | None = None
     asc_private_key: str | None = field(default=None, repr=False)
+    # Where the key came from, for messages about it: ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH.
+    asc_private_key_variable: str = "ASC_PRIVATE_KEY"
     asc_api_url: str = "https://api.appstoreconnect.apple.com"
     asc_timeout: float = 10.0
     # `bridge asc reconcile` run periodically by one process (None: off) over this window.
@@ -178,6 +189,9 @@ class Settings:
         key = _asc_private_key(env)
         if key is not None:
             values["asc_private_key"] = key
+            if env.get("ASC_PRIVATE_KEY_PATH"):
+                path = env["ASC_PRIVATE_KEY_PATH"]
+                values["asc_private_key_variable"] = f"the key at ASC_PRIVATE_KEY_PATH={path!r}"
         public = values.get("public_url")
         if public is not None:
             if not public.startswith(("https://", "http://")):
@@ -204,9 +218,16 @@ class Settings:
         wanted = (
             ("ASC_KEY_ID", self.asc_key_id),
             ("ASC_ISSUER_ID", self.asc_issuer_id),
-            ("ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH", self.asc_private_key),
+            ("ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)", self.asc_private_key),
         )
         return [name for name, value in wanted if not value]
+
+    @property
+    def asc_missing_text(self) -> str:
+        """``asc_missing`` as a sentence that reads "all of these": ``ASC_KEY_ID,
+        ASC_ISSUER_ID and ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)``."""
+        names = self.asc_missing
+        return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
 
     @property
     def github_configured(self) -> bool:

@@ -16,11 +16,17 @@ from typing import TYPE_CHECKING
 
 from bridge import logs
 from bridge.config import Settings
+from bridge.errors import ConfigError
+from bridge.routes_keeper import RoutesKeeper
 
 if TYPE_CHECKING:
     from gunicorn.workers.base import Worker
 
-_settings = Settings.from_env()
+try:
+    _settings = Settings.from_env()
+except ConfigError as exc:  # one clear line, not gunicorn's "Failed to read config file" trace
+    logs.refuse_to_start(str(exc))
+    raise SystemExit(1) from None
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency
 threads = _settings.threads
@@ -43,15 +49,30 @@ if _OWN_METRICS_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bridge-metrics-")
 
 logs.configure()
+_ROUTES = RoutesKeeper()  # the last valid routes.yaml, for reloads
 
 
 def on_starting(server: object) -> None:
-    """A metrics folder left by a previous run is emptied: its counts are not this run's.
-    (The app's modules are already imported here, in the master, with this file's ``from
-    bridge import logs``: forked workers inherit them and boot fast. Importing starts nothing:
-    ``create_app()`` runs in each worker, after the fork.)"""
+    """Check the configuration once, in the master: settings, routes.yaml and credentials
+    (not the database). A problem is logged once, one line per problem (JSON with
+    ``LOG_FORMAT=json``), and the master exits 1, instead of every worker printing a
+    traceback. Then a metrics folder left by a previous run is emptied: its counts are not
+    this run's. (The app's modules are already imported here, in the master, with this file's
+    ``from bridge import logs``: forked workers inherit them and boot fast. Importing starts
+    nothing: ``create_app()`` runs in each worker, after the fork.)"""
+    try:
+        _ROUTES.check()
+    except ConfigError as exc:
+        logs.refuse_to_start(str(exc))
+        raise SystemExit(1) from None
     for stale in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(stale)
+
+
+def on_reload(server: object) -> None:
+    """``kill -HUP``: a routes.yaml with problems is logged and the new workers keep the
+    routes in use, instead of failing to boot (which halts gunicorn)."""
+    _ROUTES.reload()
 
 
 def child_exit(server: object, worker: Worker) -> None:
@@ -62,5 +83,6 @@ def child_exit(server: object, worker: Worker) -> None:
 
 
 def on_exit(server: object) -> None:
+    _ROUTES.close()
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -25,6 +25,8 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 from gunicorn import glogging
 
+from bridge.errors import ConfigError
+
 _SECRET_VALUES = re.compile(
     r"(?i)((?:token|secret|signature|password|access_token|key)=)[^&\s\"']+"
     r"|(hmacsha256=)[0-9a-fA-F]+"
@@ -147,6 +149,22 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     logging.getLogger("github").setLevel(max(root.level, logging.INFO))
 
 
+def refuse_to_start(reason: str, *, logger: str = "bridge") -> None:
+    """Say why the process cannot start, on stderr (where the CLI's errors go): one record per
+    problem (routes.yaml reports every problem on its own line), each one line of text or one
+    JSON object by ``LOG_FORMAT``, never a traceback. The caller then exits non-zero."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format() == "json" else TextFormatter())
+    handler.addFilter(RedactFilter())
+    for line in reason.splitlines() or [reason]:
+        if line.strip():
+            record = logging.LogRecord(
+                logger, logging.ERROR, __file__, 0, "cannot start: %s", (line.strip(),), None
+            )
+            handler.handle(record)
+    handler.flush()
+
+
 class GunicornLogger(glogging.Logger):
     """gunicorn's own lines (access log, worker errors) in bridge's format, redacted too."""
 
@@ -173,6 +191,15 @@ class GunicornLogger(glogging.Logger):
             self.access_log.info(ACCESS_LOG_FORMAT, glogging.SafeAtoms(atoms))
         except Exception:  # as gunicorn does: a broken log line must not break the request
             self.error(traceback.format_exc())
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        """A configuration error in a worker is one line per problem, not a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConfigError):
+            for line in str(error).splitlines():
+                self.error("cannot start: %s", line)
+            return
+        super().exception(msg, *args, **kwargs)
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

@@ -33,7 +33,7 @@ from bridge.notify.alerts import Alerter
 from bridge.notify.client import Notifier
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
-from bridge.store import Store, open_store
+from bridge.store import Store, check_database_url, open_store
 from bridge.store.sqlite import sqlite_path
 
 log = logging.getLogger(__name__)
@@ -44,16 +44,22 @@ class Services:
     built: :func:`bridge.app.create_app` and ``bridge worker`` build theirs before starting
     any thread)."""
 
-    def __init__(self, settings: Settings, routes: RoutesConfig) -> None:
+    def __init__(self, settings: Settings, routes: RoutesConfig, *, create: bool = True) -> None:
         self.settings = settings
         self.routes = routes
+        # Whether opening the store may create it (SQLite): only the processes that take
+        # webhooks or deliver, and `db upgrade`; commands that read do not.
+        self.create = create
         logs.hide(routes.secrets)  # what ${VAR} put in targets never reaches a log line
 
     @cached_property
     def store(self) -> Store:
-        """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL) and
-        StoreUnavailableError."""
-        return open_store(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL, or no
+        SQLite file when ``create`` is off) and StoreUnavailableError."""
+        settings = self.settings
+        return open_store(
+            settings.database_url, pool_size=settings.db_pool_size, create=self.create
+        )
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -72,10 +78,21 @@ class Services:
         if not settings.github_configured:
             if not self.routes.dispatches_to_github:
                 return None
+            app_id, app_key = settings.github_app_id, settings.github_app_private_key
+            if bool(app_id) != bool(app_key):  # half a GitHub App
+                given, missing = (
+                    ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY")
+                    if app_id
+                    else ("GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_ID")
+                )
+                raise ConfigError(
+                    f"{given} is set but {missing} is not: a GitHub App needs both (or use "
+                    "GITHUB_TOKEN instead)"
+                )
             raise ConfigError(
-                "routes.yaml dispatches to GitHub but no credentials are set: set GITHUB_TOKEN, "
-                "or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 to record "
-                "would-be requests without sending them"
+                f"{self.routes.path} dispatches to GitHub but no credentials are set: set "
+                "GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 "
+                "to record would-be requests without sending them"
             )
         return GitHubClient(
             api_url=settings.github_api_url,
@@ -95,16 +112,17 @@ class Services:
         """
         missing = self.settings.asc_missing
         if len(missing) == 3:
+            text = self.settings.asc_missing_text
             if self.routes.uses_asc_api:
                 raise ConfigError(
-                    "routes.yaml enriches App Store Connect events (`enrich: true`) but the API "
-                    f"key is not configured: set {', '.join(missing)} (README: App Store Connect "
-                    "API key)"
+                    f"{self.routes.path} enriches App Store Connect events (`enrich: true`) but "
+                    f"the API key is not configured: set {text} (README: App Store Connect API "
+                    "key)"
                 )
             if self.settings.reconcile_interval:
                 raise ConfigError(
                     "BRIDGE_RECONCILE_INTERVAL is set but the App Store Connect API key is not "
-                    f"configured: set {', '.join(missing)}"
+                    f"configured: set {text}"
                 )
             return None
         return AscClient.from_settings(self.settings)
@@ -160,6 +178,12 @@ class Services:
         if client is None:
             return None
         return ReconcileJob(client, self.store, self.routes, self.settings, self.dispatcher.wake)
+
+    def check_configuration(self) -> None:
+        """Build the clients (GitHub, App Store Connect) without opening the store: what the
+        gunicorn master checks once before starting workers. Raises ConfigError."""
+        check_database_url(self.settings.database_url)
+        _ = self.github, self.asc
 
     def check(self) -> None:
         """Build the clients and open the store now, so that a configuration error stops the

@@ -663,8 +663,8 @@ def test_missing_key_names_the_variables(env: dict[str, str]) -> None:
     )
     assert result.exit_code == 1
     assert result.output == (
-        "Error: the App Store Connect API key is not configured: set ASC_KEY_ID, "
-        "ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH\n"
+        "Error: the App Store Connect API key is not configured: set ASC_KEY_ID and "
+        "ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)\n"
     )
 
 

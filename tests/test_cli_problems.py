@@ -9,6 +9,7 @@ from pathlib import Path
 from bridge.events import Event
 from bridge.providers import PROVIDERS
 from bridge.store import open_store
+from tests.support.app import ROUTES_YAML
 from tests.support.cli import BridgeRunner
 from tests.support.samples import SAMPLES, sample
 from tests.support.servers import closed_port_url
@@ -48,7 +49,7 @@ def test_send_to_a_bridge_that_is_not_listening_says_where_it_tried(
     url = closed_port_url()
     result = runner.invoke("send", "ios", str(SAMPLES / BUILD), "--url", url)
     assert result.exit_code == 1
-    assert f"POST {url}/webhooks/ios: " in result.output
+    assert f"cannot reach {url}/webhooks/ios: " in result.output
     assert "Connection refused" in result.output
 
 
@@ -85,9 +86,11 @@ def test_check_prints_the_warnings_of_routes_yaml(runner: BridgeRunner, tmp_path
 
 
 def test_check_warns_when_routes_dispatch_without_github_credentials(
-    runner: BridgeRunner,
+    runner: BridgeRunner, tmp_path: Path
 ) -> None:
-    result = runner.invoke("check", env={"BRIDGE_DRY_RUN": "0"})
+    routes = tmp_path / "renders.yaml"  # the shared routes hold a template made to fail
+    routes.write_text(ROUTES_YAML.replace('        missing: "{{ payload.not_there }}"\n', ""))
+    result = runner.invoke("--routes", str(routes), "check", env={"BRIDGE_DRY_RUN": "0"})
     assert result.exit_code == 0
     assert "warning: no GitHub credentials (GITHUB_TOKEN or GITHUB_APP_*)" in result.stderr
     assert "dry run" not in result.output

@@ -83,7 +83,7 @@ def test_overrides() -> None:
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
-        ("90", 90.0),
+        ("90s", 90.0),
         ("1.5s", 1.5),
         ("250ms", 0.25),
         ("30m", 1800.0),

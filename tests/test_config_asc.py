@@ -16,7 +16,7 @@ from bridge.errors import ConfigError
 from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect
 
 BUILD_UPLOAD = "/v1/buildUploads/1f2c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
-KEY_VARIABLE = "ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH"
+KEY_VARIABLE = "ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)"
 
 
 def key_env(key: AscKey, **extra: str) -> dict[str, str]:

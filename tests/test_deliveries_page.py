@@ -179,7 +179,7 @@ def test_event_detail_shows_payload_request_and_every_attempt(
     assert "buildUploads" in page and "1f2c3d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f" in page
     assert "Request sent" in page and "POST /repos/acme/ios/dispatches" in page
     assert esc('"event_type": "asc-build-complete"') in page
-    rows = re.findall(r"<tr>\s*<td>(\d)</td>.*?</tr>", page, re.S)
+    rows = re.findall(r"<tr>\s*<td[^>]*>(\d)</td>.*?</tr>", page, re.S)
     assert rows == ["1", "2"]
     assert "502" in page and "204" in page
     assert esc('"oldState": "PROCESSING"') in page  # the payload, pretty

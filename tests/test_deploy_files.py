@@ -18,9 +18,9 @@ import pytest
 import yaml
 from flask import Flask
 
-from bridge import create_app, logs
-from bridge.config import Settings
+from bridge import create_app
 from tests.support.app import close_app
+from tests.support.environment import code_variables
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = json.loads((ROOT / "app.json").read_text())
@@ -33,35 +33,6 @@ PROCFILE = dict(
 _VAR = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
 # Set by the platforms themselves, or by the add-on / database the file declares.
 PLATFORM = {"PORT", "DATABASE_URL", "DYNO", "RENDER", "WEB_CONCURRENCY"}
-
-
-class Recording(dict[str, str]):
-    """An empty environment that remembers every variable asked for."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: set[str] = set()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        self.asked.add(key)
-        return super().get(key, default)
-
-    def __getitem__(self, key: str) -> str:
-        self.asked.add(key)
-        return super().__getitem__(key)
-
-    def __contains__(self, key: object) -> bool:
-        self.asked.add(str(key))
-        return super().__contains__(key)
-
-
-def code_variables() -> set[str]:
-    env = Recording()
-    Settings.from_env(env)
-    logs.log_format(env)
-    source = "\n".join(p.read_text() for p in (ROOT / "bridge").rglob("*.py"))
-    direct = re.findall(r"os\.environ(?:\.get\(|\[)\"([A-Z][A-Z0-9_]+)\"", source)
-    return env.asked | set(direct)
 
 
 def routes_variables() -> dict[str, bool]:
@@ -187,7 +158,7 @@ def deployed(environ: dict[str, str]) -> Iterator[Flask]:
     env = {**environ, "LOG_FORMAT": "json"}
     for name, spec in APP["env"].items():
         optional = spec.get("required") is False and "value" not in spec
-        env[name] = "" if optional else "value-0123456789"
+        env[name] = "" if optional else spec.get("value", "value-0123456789")
     env.update({"BRIDGE_RETENTION": "30d", "IOS_DEFAULT_BRANCH": "main"})
     app = create_app(environ=env)
     yield app

@@ -376,7 +376,7 @@ def test_enrich_without_an_api_key_refuses_to_start(tmp_path: Path) -> None:
         create_app(environ=environ)
     message = str(refused.value)
     assert "enrich: true" in message
-    assert "ASC_KEY_ID, ASC_ISSUER_ID, ASC_PRIVATE_KEY or ASC_PRIVATE_KEY_PATH" in message
+    assert "ASC_KEY_ID, ASC_ISSUER_ID and ASC_PRIVATE_KEY (or ASC_PRIVATE_KEY_PATH)" in message
     with pytest.raises(ConfigError, match="set ASC_ISSUER_ID"):
         create_app(environ={**environ, "ASC_KEY_ID": "ABC123DEFG"})
 

@@ -246,8 +246,8 @@ def test_credentials_round_trip() -> None:
 
 def test_the_provider_protocol() -> None:
     assert PROVIDER_MEMBERS == [
-        "NAME", "EVENT_TYPES", "STATES_BY_EVENT_TYPE", "STATES", "CREDENTIAL_KEYS", "EXAMPLE",
-        "authenticate", "parse", "credentials",
+        "NAME", "EVENT_TYPES", "STATES_BY_EVENT_TYPE", "STATES", "OLD_STATE_OPTIONAL",
+        "CREDENTIAL_KEYS", "EXAMPLE", "authenticate", "parse", "credentials",
     ]  # fmt: skip
 
 

@@ -88,6 +88,7 @@ def env(
 ) -> dict[str, str]:
     routes = tmp_path / "routes.yaml"
     routes.write_text(ROUTES_YAML)
+    open_store(f"sqlite:///{tmp_path / 'bridge.db'}").close()  # (reconcile creates none)
     return {
         "BRIDGE_ROUTES": str(routes),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",

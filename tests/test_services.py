@@ -54,10 +54,10 @@ COMMANDS = [
     ["events"],
     ["events", "--json", "--source", "ios"],
     ["replay", "--failed"],
-    ["prune", "--older-than", "30d"],
+    ["prune", "--older-than", "30d", "--yes"],
     ["db", "upgrade"],
     ["simulate", "ios", str(SAMPLES / "appstoreconnect" / "build-upload-complete.json")],
-    ["check"],
+    ["--routes", str(SAMPLES.parent.parent / "routes.yaml"), "check"],  # (renders every route)
 ]
 
 

@@ -62,7 +62,7 @@ def test_every_failing_criterion_is_listed_and_a_match_has_none(routes: RoutesCo
 def test_as_dict_is_the_cli_output(routes: RoutesConfig) -> None:
     result = simulate(routes, "ios", sample("appstoreconnect/build-upload-complete.json"))
     output = result.as_dict()
-    assert set(output) == {"event", "routes"}
+    assert set(output) == {"event", "routes", "not_matched"}
     assert [r["route"] for r in output["routes"]] == ["any-build"]
     assert output["routes"][0]["request"]["body"]["event_type"] == "build"
 

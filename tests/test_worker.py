@@ -60,7 +60,7 @@ def test_the_worker_delivers_what_the_web_process_stored(
     assert dispatch.json["client_payload"]["event_id"] == BUILD_ID
     assert dispatch.header("authorization") == f"token {GITHUB_TOKEN}"
     log = worker.log.read_text()
-    assert f"sending to {fake_github.url}" in log
+    assert f"dispatches are sent to {fake_github.url}" in log
     assert GITHUB_TOKEN not in log
     assert "Traceback" not in log
 

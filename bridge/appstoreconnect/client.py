@@ -63,6 +63,7 @@ class AscClient:
         private_key: str,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        key_variable: str = "ASC_PRIVATE_KEY",
     ) -> None:
         self.api_url = api_url.rstrip("/")
         parts = urlsplit(self.api_url)
@@ -73,7 +74,7 @@ class AscClient:
             log.warning("ASC_API_URL is not https: the API token would travel unencrypted")
         self.key_id = key_id
         self.issuer_id = issuer_id
-        self._key = _load_key(private_key)
+        self._key = _load_key(private_key, key_variable)
         self.timeout = timeout
         self.clock = clock
         self._token: _Token | None = None
@@ -89,7 +90,7 @@ class AscClient:
         key_id, issuer_id = settings.asc_key_id, settings.asc_issuer_id
         key = settings.asc_private_key
         if not (key_id and issuer_id and key):
-            missing = ", ".join(settings.asc_missing)
+            missing = settings.asc_missing_text
             raise ConfigError(f"the App Store Connect API key is not configured: set {missing}")
         return cls(
             api_url=settings.asc_api_url,
@@ -97,6 +98,7 @@ class AscClient:
             issuer_id=issuer_id,
             private_key=key,
             timeout=settings.asc_timeout,
+            key_variable=settings.asc_private_key_variable,
         )
 
     # -- token ------------------------------------------------------------------------------
@@ -201,7 +203,9 @@ class AscClient:
             raise AscTransientError(f"{where}: no answer within {self.timeout:g} s") from None
         except requests.RequestException as exc:
             reason = type(exc).__name__
-            raise AscTransientError(f"{where}: cannot reach App Store Connect ({reason})") from None
+            raise AscTransientError(
+                f"{where}: cannot reach App Store Connect at {self.api_url} ({reason})"
+            ) from None
         self._note_rate_limit(response.headers.get("X-Rate-Limit"))
         if response.status_code >= 300:
             raise answer_error(where, response)
@@ -227,8 +231,8 @@ class AscClient:
             )
 
 
-def _load_key(pem: str) -> EllipticCurvePrivateKey:
-    message = "ASC_PRIVATE_KEY is not an App Store Connect key (an EC P-256 .p8 private key)"
+def _load_key(pem: str, variable: str) -> EllipticCurvePrivateKey:
+    message = f"{variable} is not an App Store Connect key (an EC P-256 .p8 private key)"
     try:
         key = load_pem_private_key(pem.strip().encode(), password=None)
     except (ValueError, TypeError):

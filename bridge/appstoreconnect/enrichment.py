@@ -21,7 +21,12 @@ from typing import Any
 
 from bridge.appstoreconnect.client import AscClient
 from bridge.appstoreconnect.details import FEEDBACK
-from bridge.appstoreconnect.errors import AscError, AscNotFoundError, AscTransientError
+from bridge.appstoreconnect.errors import (
+    AscAuthError,
+    AscError,
+    AscNotFoundError,
+    AscTransientError,
+)
 from bridge.appstoreconnect.jsonapi import attributes, resource_path
 from bridge.events import Event, Instance
 from bridge.store import Details, EventFacts
@@ -29,6 +34,10 @@ from bridge.store import Details, EventFacts
 log = logging.getLogger(__name__)
 _LOCKS = 64  # events fetched at once per process (by hash of the event; others go on)
 NOT_CONFIGURED = "the App Store Connect API key is not configured"
+# The start of an event's details error when App Store Connect refused the key (401/403):
+# the delivery log, /readyz, `bridge events` and /metrics look for it (bridge.appstoreconnect.
+# key_health), since every later event will be refused too until the key is fixed.
+KEY_REFUSED = "App Store Connect refused the API key"
 
 
 class Enricher:
@@ -76,7 +85,10 @@ class Enricher:
             if exc.status == 429 and exc.retry_after:
                 self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)
             raise
-        except AscError as exc:  # gone, refused, invalid: deliver without details
+        except AscAuthError as exc:  # every event will fail so: say it where operators look
+            log.error("delivering without App Store Connect details: %s: %s", KEY_REFUSED, exc)
+            return Details(error=f"{KEY_REFUSED} ({exc.status}): {exc.message}")
+        except AscError as exc:  # gone, invalid: deliver without details
             log.warning(
                 "delivering without App Store Connect details: %s", exc.message,
                 extra={"event_id": event.id, "source": event.source},

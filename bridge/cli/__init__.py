@@ -3,7 +3,9 @@ its own module of ``bridge/cli/``; this module only assembles the group."""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 
 import click
 
@@ -43,4 +45,17 @@ for command in (
 
 
 def main() -> None:
-    cli(prog_name="bridge")
+    """``bridge``: click's own handling, except that with ``--json`` an error is one JSON
+    object on stderr (``{"error": …}``), so a script parsing the output can read it too."""
+    try:
+        code = cli.main(prog_name="bridge", standalone_mode=False)
+    except click.ClickException as exc:
+        if "--json" in sys.argv[1:]:
+            click.echo(json.dumps({"error": exc.format_message()}, ensure_ascii=False), err=True)
+        else:
+            exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

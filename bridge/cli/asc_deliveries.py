@@ -152,3 +152,6 @@ def reconcile(
             click.echo("a running bridge dispatches recovered events within its poll interval")
     if report.errors:
         raise click.ClickException("; ".join(report.errors))
+    reasons = [part.skipped for part in report.sources]
+    if reasons and all(reasons):  # no source was read: exit 1, a cron job must notice
+        raise click.ClickException(f"nothing reconciled: {reasons[0]}")

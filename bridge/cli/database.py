@@ -8,6 +8,7 @@ once); ``db upgrade`` is the explicit step for a Heroku release phase
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import click
 
@@ -24,7 +25,7 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Create or migrate the schema of DATABASE_URL's database, then exit."""
-    with commands.services(with_routes=False) as services:  # opening migrates
+    with commands.services(with_routes=False, create=True) as services:  # opening migrates
         click.echo(f"database schema at version {services.store.migrate()}")
 
 
@@ -34,18 +35,43 @@ def upgrade() -> None:
     "older_than",
     required=True,
     metavar="DURATION",
-    help="Age of the events to delete, e.g. 30d, 12h.",
+    help="Age of the events to delete, with a unit: 30d, 12h.",
 )
 @click.option(
     "--include-failed", is_flag=True, help="Delete failed deliveries too (kept otherwise)."
 )
-def prune(older_than: str, include_failed: bool) -> None:
+@click.option("--dry-run", "dry_run", is_flag=True, help="Say what would go; delete nothing.")
+@click.option("--yes", "-y", "yes", is_flag=True, help="Delete without asking (for scripts).")
+def prune(older_than: str, include_failed: bool, dry_run: bool, yes: bool) -> None:
     """Delete old events whose deliveries are finished, with their deliveries and attempts.
-    Pending deliveries are never deleted; failed ones only with --include-failed."""
+    Pending deliveries are never deleted; failed ones only with --include-failed.
+
+    Says how many events would go and asks first (--yes to skip the question, --dry-run to
+    only look): a deleted event loses its duplicate protection, so a redelivery of it would be
+    dispatched again."""
     try:
         age = parse_duration(older_than, name="--older-than")
     except ConfigError as exc:
         raise click.BadParameter(str(exc)) from exc
+    before = time.time() - age
+    cutoff = datetime.fromtimestamp(before, UTC).strftime("%Y-%m-%d %H:%M UTC")
     with commands.services(with_routes=False) as services:
-        count = services.store.prune(before=time.time() - age, include_failed=include_failed)
-    click.echo(f"pruned {count} event{'' if count == 1 else 's'} older than {older_than}")
+        store = services.store
+        count = store.prune(before=before, include_failed=include_failed, dry_run=True)
+        events = f"{count} event{'' if count == 1 else 's'}"
+        kept = "pending deliveries are kept" + ("" if include_failed else ", and failed ones")
+        click.echo(f"{events} received before {cutoff} would be deleted ({kept})")
+        if dry_run or count == 0:
+            return
+        if not yes:
+            click.echo(
+                "a deleted event is no longer recognised as a duplicate: if its sender "
+                "delivers it again, it is dispatched again"
+            )
+            try:
+                click.confirm(f"delete {events}?", abort=True)
+            except click.Abort:  # "n", or no terminal to answer (a cron job without --yes)
+                message = "nothing deleted (add --yes to delete without asking)"
+                raise click.ClickException(message) from None
+        pruned = store.prune(before=before, include_failed=include_failed)
+    click.echo(f"pruned {pruned} event{'' if pruned == 1 else 's'} older than {older_than}")

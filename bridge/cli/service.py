@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from gunicorn.app.wsgiapp import WSGIApplication
 
 from bridge import logs
 from bridge.cli import common as commands
+from bridge.startup import summary
+
+log = logging.getLogger("bridge.worker")
+
+
+@contextmanager
+def _refusing() -> Iterator[None]:
+    """A process that cannot start says why in the log's format (one line, or one JSON object,
+    per problem: log pipelines parse it) and exits 1."""
+    try:
+        yield
+    except click.ClickException as exc:
+        logs.refuse_to_start(exc.message)
+        raise SystemExit(1) from None
 
 
 @click.command()
@@ -22,7 +39,8 @@ from bridge.cli import common as commands
 )
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
-    with commands.services() as services:  # fail here, once and clearly, not in every worker
+    # fail here, once and clearly, not in every worker
+    with _refusing(), commands.services(create=True) as services:
         services.check()  # credentials, DATABASE_URL; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:
@@ -39,14 +57,14 @@ def worker() -> None:
     are counted in /metrics when it shares PROMETHEUS_MULTIPROC_DIR with the web processes of
     the same host."""
     logs.configure()
-    with commands.services() as services:
+    with _refusing(), commands.services(create=True) as services:
         services.build()
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         services.start()
-        settings = services.settings
-        sending = f"sending to {settings.github_api_url}"
-        mode = "dry run, nothing is sent" if services.github is None else sending
-        click.echo(f"bridge worker {services.dispatcher.owner}: {mode}")
+        for warning in services.routes.warnings:
+            log.warning("routes: %s", warning)
+        log.info("%s", summary(services.settings, services.routes, process="worker"))
+        click.echo(f"bridge worker {services.dispatcher.owner}: started")
         stop.wait()

@@ -34,7 +34,8 @@ class RouteOutcome:
 class Simulation:
     event: Event
     matched: tuple[RouteOutcome, ...]
-    unmatched: tuple[tuple[str, tuple[str, ...]], ...]  # (route, why not), in file order
+    # (route, why not), in file order, for the routes that take this source
+    unmatched: tuple[tuple[str, tuple[str, ...]], ...]
 
     def as_dict(self) -> dict[str, Any]:
         """The ``bridge simulate`` output: the event and every matched route."""
@@ -44,7 +45,8 @@ class Simulation:
             else {"route": r.route, "error": r.error}
             for r in self.matched
         ]
-        return {"event": self.event.as_dict(), "routes": routes}
+        unmatched = [{"route": name, "why": list(why)} for name, why in self.unmatched]
+        return {"event": self.event.as_dict(), "routes": routes, "not_matched": unmatched}
 
 
 def simulate(
@@ -88,8 +90,8 @@ def simulate(
     unmatched = tuple(
         (route.name, tuple(mismatches(route, event)))
         for route in routes.routes
-        if route.name not in names
-    )
+        if route.name not in names and (route.sources is None or source in route.sources)
+    )  # another source's routes are not candidates: listing them explains nothing
     return Simulation(event, tuple(outcomes), unmatched)
 
 

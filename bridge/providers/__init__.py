@@ -28,6 +28,8 @@ class Provider(Protocol):
     STATES_BY_EVENT_TYPE: Mapping[str, frozenset[str]]
     # Every state of STATES_BY_EVENT_TYPE in one set; empty: the provider's events carry none.
     STATES: frozenset[str]
+    # Event types whose payloads may carry the new state only: `from:` never matches those.
+    OLD_STATE_OPTIONAL: frozenset[str]
     # The routes.yaml keys of a source's credentials: (one value, a list while rotating).
     CREDENTIAL_KEYS: tuple[str, str]
     # A valid webhook body, offered by the payload tester as a starting point.

@@ -79,6 +79,9 @@ STATES_BY_EVENT_TYPE: Mapping[str, frozenset[str]] = {
 }
 EVENT_TYPES: frozenset[str] = frozenset(STATES_BY_EVENT_TYPE)
 STATES: frozenset[str] = frozenset().union(*STATES_BY_EVENT_TYPE.values())
+# Apple's documented buildUploadStateUpdated carries only newState (docs/protocols.md, "Event
+# types"): an old state may be missing, and a route's `from:` then never matches.
+OLD_STATE_OPTIONAL: frozenset[str] = frozenset({"buildUploadStateUpdated"})
 
 # A build upload that finished processing.
 EXAMPLE: Mapping[str, Any] = {

@@ -27,6 +27,7 @@ EVENT_TYPES: frozenset[str] = frozenset({"updateVersion", "feedback", "crashlog"
 # Pgyer reports no state transitions: old_state and new_state stay None.
 STATES_BY_EVENT_TYPE: Mapping[str, frozenset[str]] = dict.fromkeys(EVENT_TYPES, frozenset())
 STATES: frozenset[str] = frozenset()
+OLD_STATE_OPTIONAL: frozenset[str] = frozenset()  # no Pgyer event carries a state
 
 # A new version on Pgyer, with the fields routes usually read.
 EXAMPLE: Mapping[str, Any] = {

@@ -11,6 +11,8 @@ from jinja2 import TemplateSyntaxError
 
 from bridge.providers import PROVIDERS, appstoreconnect
 from bridge.routing.document import Path, Report, suggest
+from bridge.routing.event_checks import strings as _strings
+from bridge.routing.event_checks import warn_events, warn_states
 from bridge.routing.model import RoutesConfig
 from bridge.routing.sandbox import environment, is_template
 
@@ -22,14 +24,6 @@ _EVENT_PATHS = frozenset({*_EVENT_FIELDS, "instance", "instance.type", "instance
 def _items(value: object) -> Iterator[tuple[str, Any]]:
     """The entries of ``value`` when it is a mapping (the schema may have failed), else none."""
     yield from value.items() if isinstance(value, dict) else ()
-
-
-def _strings(path: Path, value: object) -> Iterator[tuple[Path, str]]:
-    """The strings of a "string or list of strings" value, each with its own path."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, list):
-        yield from (((*path, i), item) for i, item in enumerate(value) if isinstance(item, str))
 
 
 # --- problems: the file does not load ----------------------------------------------------
@@ -142,6 +136,9 @@ def _check_dispatch(here: Path, dispatch: dict[str, Any], report: Report) -> Non
         report.problem(
             here, f"workflow_dispatch needs `workflow` and `ref`; missing {' and '.join(missing)}"
         )
+    repository = dispatch.get("repository")
+    if isinstance(repository, str) and "${" in repository:  # only from `$${` once interpolated
+        report.problem((*here, "repository"), "must be owner/name, e.g. acme/ios-app")
     payload = dispatch.get("client_payload")
     if isinstance(payload, dict) and "bridge" in payload:
         report.problem(
@@ -179,7 +176,7 @@ def report_warnings(config: RoutesConfig, data: dict[str, Any], report: Report) 
         here: Path = ("routes", i)
         names = route.sources if route.sources is not None else config.sources.keys()
         receivable = {config.sources[name].provider for name in names}
-        _warn_events(here, raw["event"], receivable if route.sources is not None else None, report)
+        warn_events(here, raw["event"], receivable if route.sources is not None else None, report)
         if route.events is not None:  # only providers that send one of the events
             senders = {p for p in receivable if PROVIDERS[p].EVENT_TYPES & route.events}
             receivable = senders or receivable  # a typo in `event` was warned about above
@@ -187,37 +184,13 @@ def report_warnings(config: RoutesConfig, data: dict[str, Any], report: Report) 
             message = "only App Store Connect events are enriched: this route receives none"
             report.warning((*here, "enrich"), message)
         if len(receivable) == 1:
-            _warn_states(here, raw, receivable.pop(), report)
+            warn_states(here, raw, receivable.pop(), route.events, report)
         for key, value in (raw.get("when") or {}).items():
             for item, item_value in _scalars((*here, "when", key), value):
                 text = report.number_texts.get(item)
                 if text is not None and text != str(item_value):
                     message = f'{text} is read as the number {item_value!r}; quote it ("{text}")'
                     report.warning(item, f"{message} to compare it as text")
-
-
-def _warn_events(here: Path, value: object, providers: set[str] | None, report: Report) -> None:
-    """``providers`` None: the route takes any source, so only warn if no provider knows it."""
-    senders = providers if providers is not None else set(PROVIDERS)
-    known = frozenset().union(*(PROVIDERS[p].EVENT_TYPES for p in senders))
-    who = " or ".join(sorted(senders)) if providers is not None else "any provider"
-    for item, name in _strings((*here, "event"), value):
-        if name != "*" and name not in known:
-            message = f"{report.show(item, name)} is not an event type {who} sends"
-            report.warning(item, message + suggest(name, known))
-
-
-def _warn_states(here: Path, raw: dict[str, Any], provider: str, report: Report) -> None:
-    """``from`` / ``to`` naming a state ``provider`` never sends (its ``STATES``), or given
-    for a provider whose events carry none."""
-    states = PROVIDERS[provider].STATES
-    for key in ("from", "to"):
-        if key in raw and not states:
-            report.warning((*here, key), f"{provider} events carry no state: this never matches")
-        for item, state in _strings((*here, key), raw.get(key) if states else None):
-            if state not in states:
-                message = f"{report.show(item, state)} is not a state {provider} sends"
-                report.warning(item, message + suggest(state, states))
 
 
 def _scalars(path: Path, value: object) -> Iterator[tuple[Path, object]]:

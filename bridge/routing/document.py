@@ -52,6 +52,8 @@ class Report:
         self.lines: dict[Path, int] = {}  # 1-based line of each key / list item
         self.number_texts: dict[Path, str] = {}  # source text of plain numeric scalars
         self.interpolated: dict[Path, tuple[str, ...]] = {}  # variables used per value
+        # Variables whose ${VAR:-default} default was used (VAR unset or empty), per value.
+        self.defaulted: dict[Path, tuple[str, ...]] = {}
         self.failed: set[Path] = set()  # values whose interpolation already failed
         self._problems: list[tuple[int, str]] = []
         self._warnings: list[tuple[int, str]] = []
@@ -232,6 +234,7 @@ def _interpolate_text(text: str, environ: Mapping[str, str], report: Report, pat
     if "${" not in text:
         return text
     names: list[str] = []
+    defaulted: list[str] = []
     failures: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
@@ -244,6 +247,7 @@ def _interpolate_text(text: str, environ: Mapping[str, str], report: Report, pat
         names.append(name)
         value = environ.get(name)
         if default is not None and not value:
+            defaulted.append(name)
             return default
         if value is None:
             failures.append(f"environment variable {name} is not set (and no default given)")
@@ -256,4 +260,6 @@ def _interpolate_text(text: str, environ: Mapping[str, str], report: Report, pat
         report.failed.add(path)  # later checks of this value would only repeat the cause
     if names:
         report.interpolated[path] = tuple(names)
+    if defaulted:
+        report.defaulted[path] = tuple(defaulted)
     return result

@@ -23,6 +23,7 @@ from bridge.routing.model import (
     Source,
     WorkflowDispatch,
 )
+from bridge.routing.placeholders import warn_placeholders
 from bridge.routing.schema import validate
 from bridge.routing.targets import build_targets, report_target_problems
 
@@ -58,11 +59,13 @@ def load_routes(path: str | os.PathLike[str], environ: Mapping[str, str]) -> Rou
         raise RoutesError(report.problems)
     config = _build(file, data)
     report_warnings(config, data, report)
+    placeholders = warn_placeholders(data, report)
     return RoutesConfig(
         config.path,
         config.sources,
         config.routes,
         tuple(report.warnings),
+        placeholders,
         targets=build_targets(data),
         alerts=_alerts(data),
         secrets=_secrets(report.interpolated, environ),

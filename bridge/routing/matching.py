@@ -26,7 +26,7 @@ def mismatches(route: Route, event: Event) -> list[str]:
     """Why ``route`` does not match ``event``, one reason per criterion that fails (empty when
     it matches). For people testing a payload; :func:`match` does not build these strings."""
     reasons = [
-        f"{name} is {value!r}, the route wants {_listing(allowed)}"
+        f"{_what(name, value)}, the route wants {_listing(allowed)}"
         for name, allowed, value in (
             ("source", route.sources, event.source),
             ("event", route.events, event.type),
@@ -41,6 +41,16 @@ def mismatches(route: Route, event: Event) -> list[str]:
         if not _holds(c, event)
     ]
     return reasons
+
+
+_NO_VALUE = {"from": "the event has no old state", "to": "the event has no new state"}
+
+
+def _what(name: str, value: str | None) -> str:
+    """``to is 'COMPLETE'``, or for a missing state, that the event carries none."""
+    if value is None and name in _NO_VALUE:
+        return _NO_VALUE[name]
+    return f"{name} is {value!r}"
 
 
 def _listing(values: frozenset[str] | tuple[Any, ...] | None) -> str:

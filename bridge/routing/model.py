@@ -108,6 +108,9 @@ class RoutesConfig:
     sources: Mapping[str, Source]
     routes: tuple[Route, ...]
     warnings: tuple[str, ...] = field(default=())  # "file:line: path: message", for logs
+    # The warnings about destinations that are still the example's placeholder default
+    # (also in ``warnings``): shown again at startup and on /readyz.
+    placeholders: tuple[str, ...] = field(default=())
     targets: Mapping[str, Target] = field(default_factory=dict)
     alerts: Alerts = field(default_factory=Alerts)
     # value → "${NAME}": every value ${VAR} put in a target, shown as its reference instead

@@ -71,16 +71,30 @@ __all__ = [
     "Store",
     "StuckDeliveries",
     "StuckDelivery",
+    "check_database_url",
     "open_store",
 ]
 
 
-def open_store(database_url: str, *, pool_size: int = 10) -> Store:
-    """The store ``DATABASE_URL`` names, its schema migrated. ``pool_size``: most connections
-    per process (PostgreSQL). Raises ConfigError for an unsupported URL, and
-    StoreUnavailableError when the database cannot be reached."""
+def check_database_url(database_url: str) -> None:
+    """Raise ConfigError unless ``database_url`` names a store bridge can open (without
+    connecting: the gunicorn master checks it before starting workers)."""
     if database_url.startswith("sqlite:"):
-        return SQLiteStore(sqlite_path(database_url))
+        sqlite_path(database_url)
+    elif not is_postgres_url(database_url):
+        scheme = database_url.partition(":")[0] or "(none)"
+        raise ConfigError(
+            f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db or postgres://…"
+        )
+
+
+def open_store(database_url: str, *, pool_size: int = 10, create: bool = True) -> Store:
+    """The store ``DATABASE_URL`` names, its schema migrated. ``pool_size``: most connections
+    per process (PostgreSQL). ``create`` off: a SQLite file that does not exist is an error,
+    not a new database. Raises ConfigError for an unsupported URL (or a missing SQLite file),
+    and StoreUnavailableError when the database cannot be reached."""
+    if database_url.startswith("sqlite:"):
+        return SQLiteStore(sqlite_path(database_url), create=create)
     if is_postgres_url(database_url):
         return PostgresStore(database_url, pool_size=pool_size)
     scheme = database_url.partition(":")[0] or "(none)"

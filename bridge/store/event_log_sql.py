@@ -36,6 +36,19 @@ class EventLogSQL(SQLStoreBase):
 
     # -- events and their deliveries --------------------------------------------------------
 
+    def latest_details_error(self, *, within: int = 1000) -> str | None:
+        # Bounded to the newest `within` events: /readyz asks often, and most events of a
+        # deployment without enrichment have neither column set.
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT details_error FROM events WHERE pk > (SELECT COALESCE(MAX(pk), 0) - ?"
+                " FROM events) AND (details IS NOT NULL OR details_error IS NOT NULL)"
+                " ORDER BY pk DESC LIMIT 1",
+                (within,),
+            )
+            row = cur.fetchone()
+        return str(row["details_error"]) if row and row["details_error"] is not None else None
+
     def recent_events(self, *, limit: int, source: str | None = None) -> list[EventRecord]:
         where, params = ("WHERE e.source = ?", [source]) if source else ("", [])
         return self._events(

@@ -136,10 +136,11 @@ class OutboxSQL(SQLStoreBase):
             "id = ? AND (lease_until IS NULL OR lease_until < ?)", (delivery_id, now), now
         )
 
-    def prune(self, *, before: float, include_failed: bool = False) -> int:
+    def prune(self, *, before: float, include_failed: bool = False, dry_run: bool = False) -> int:
         """Delete events received before ``before`` whose deliveries are all finished
         (delivered or dry run; also failed with ``include_failed``), with their deliveries
-        and attempts. Pending deliveries are never pruned. Returns how many events went."""
+        and attempts. Pending deliveries are never pruned. Returns how many events went
+        (``dry_run``: how many would go; nothing is deleted)."""
         kept = "'pending'" if include_failed else "'pending', 'failed'"
         doomed = (
             "SELECT pk FROM events e WHERE e.received_at < ? AND NOT EXISTS"
@@ -148,6 +149,8 @@ class OutboxSQL(SQLStoreBase):
         with self._tx() as cur:
             cur.execute(doomed, (before,))
             pks = [row["pk"] for row in cur.fetchall()]
+            if dry_run:
+                return len(pks)
             for chunk in _chunks(pks, 500):
                 marks = ",".join("?" * len(chunk))
                 deliveries = f"SELECT id FROM deliveries WHERE event_pk IN ({marks})"

@@ -61,8 +61,9 @@ class Outbox(Protocol):
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""
 
-    def prune(self, *, before: float, include_failed: bool = False) -> int:
-        """Delete finished events received before ``before``; returns how many."""
+    def prune(self, *, before: float, include_failed: bool = False, dry_run: bool = False) -> int:
+        """Delete finished events received before ``before``; returns how many (``dry_run``:
+        how many would be deleted, deleting nothing)."""
 
 
 class StuckDeliveries(Protocol):
@@ -96,6 +97,10 @@ class EventLog(EventLookup, Protocol):
     def outbox_stats(self, *, states: Sequence[DeliveryState] | None = None) -> OutboxStats:
         """Deliveries per state (only ``states`` when given: pending and failed are cheap
         to count, delivered ones are most of the table) and the oldest pending one."""
+
+    def latest_details_error(self, *, within: int = 1000) -> str | None:
+        """Why the most recent event whose App Store Connect details were asked for got none
+        (None: it got them, or none of the last ``within`` events asked)."""
 
     def requeue_event(self, event_id: str, *, source: str | None, now: float) -> int:
         """Queue every delivery of the event again; returns how many."""

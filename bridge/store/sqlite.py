@@ -46,7 +46,16 @@ def sqlite_path(url: str) -> str:
 
 
 class SQLiteStore(SQLStore):
-    def __init__(self, path: str, *, busy_timeout: float = 10.0) -> None:
+    def __init__(self, path: str, *, busy_timeout: float = 10.0, create: bool = True) -> None:
+        """Open (``create``: or create, with its folder) the database file at ``path``.
+        Raises ConfigError when it cannot be created, or does not exist and ``create`` is
+        off (a command that only reads must not leave an empty database behind)."""
+        if not create and not Path(path).is_file():
+            raise ConfigError(
+                f"no database at {path}: it is created when `bridge serve`, `bridge worker` or "
+                "`bridge db upgrade` first runs with this DATABASE_URL (check DATABASE_URL and "
+                "the folder you run from)"
+            )
         self.path = path
         self._busy_timeout = busy_timeout
         self._local = threading.local()

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.appstoreconnect.details import summary
+from bridge.appstoreconnect.key_health import refused_key
 from bridge.appstoreconnect.review_times import stored_review
 from bridge.delivery.preview import would_send
 from bridge.providers import PROVIDERS
@@ -54,6 +55,7 @@ def deliveries() -> str:
         args={k: v for k, v in request.args.items() if k != "before"},
         now=time.time(),
         dry_run=services.settings.dry_run,
+        refused_key=refused_key(services.store),
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup, escape
 
 
 def utc(timestamp: float | None) -> str:
@@ -42,6 +44,23 @@ def milliseconds(value: float) -> str:
     return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
+def sender_time(text: str) -> str:
+    """A sender's ISO 8601 time (``2025-12-18T22:05:50.038Z``, any offset) in the pages' own
+    format (``2025-12-18 22:05:50 UTC``); text that is not such a time is shown as it is."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return utc((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp())
+
+
+def word_breaks(text: str) -> Markup:
+    """Break opportunities (``<wbr>``) between the words of a camelCase or SNAKE_CASE name, so
+    that a long event type wraps between words on a phone, never inside one."""
+    escaped = str(escape(text))
+    return Markup(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=_)(?=[A-Za-z])", "<wbr>", escaped))  # noqa: S704  (escaped above)
+
+
 def pretty_json(value: Any) -> str:
     """Indented JSON for people; bytes that are not JSON are shown as text."""
     if isinstance(value, bytes | bytearray):
@@ -61,5 +80,7 @@ def register(app: Flask) -> None:
         ("relative", relative),
         ("ms", milliseconds),
         ("pretty_json", pretty_json),
+        ("sender_time", sender_time),
+        ("word_breaks", word_breaks),
     ):
         app.add_template_filter(function, name)

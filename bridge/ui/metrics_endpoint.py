@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from bridge.appstoreconnect.key_health import refused_key
 from bridge.errors import StoreUnavailableError
 from bridge.metrics import Metrics
 from bridge.services import current_services
@@ -62,6 +63,13 @@ class StoreCollector:
         yield by_state
         yield GaugeMetricFamily(
             "bridge_outbox_depth", "Deliveries waiting to be sent (pending).", value=stats.pending
+        )
+        refused = refused_key(self.store)
+        yield GaugeMetricFamily(
+            "bridge_asc_key_refused",
+            "1 when App Store Connect refused the API key for the newest event that asked for "
+            "details (deliveries go without details until the key is fixed).",
+            value=0 if refused is None else 1,
         )
         oldest = 0.0 if stats.oldest_pending_at is None else time.time() - stats.oldest_pending_at
         yield GaugeMetricFamily(

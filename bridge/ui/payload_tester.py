@@ -10,6 +10,7 @@ import time
 from flask import Blueprint, render_template, request
 
 from bridge.delivery.preview import Simulation, simulate
+from bridge.delivery.template_check import webhook_samples
 from bridge.errors import RequestError
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
@@ -36,11 +37,17 @@ def test_payload() -> str | tuple[str, int]:
         except RequestError as exc:
             error = exc.message
     elif source in sources:
-        body = json.dumps(PROVIDERS[sources[source].provider].EXAMPLE, indent=2)
+        samples = dict(webhook_samples(sources[source].provider))
+        chosen = samples.get(request.args.get("sample", ""))  # only a listed name is read
+        example = PROVIDERS[sources[source].provider].EXAMPLE
+        body = chosen.decode() if chosen is not None else json.dumps(example, indent=2)
+    provider = sources[source].provider if source in sources else None
     page = render_template(
         "test_payload.html",
         sources=sources,
         source=source,
+        samples=[name for name, _ in webhook_samples(provider)] if provider else [],
+        sample=request.args.get("sample", ""),
         body=body,
         result=result,
         error=error,
