@@ -27,7 +27,7 @@ _SECRET_VALUES = re.compile(
     r"|((?:bearer|token)\s+)[A-Za-z0-9._\-]{8,}"
     r"""|(["']?(?:token|secret|password|private_key)["']?\s*:\s*["'])[^"']+"""
 )
-_FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status")
+_FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status", "run_id")
 
 
 def redact(text: str) -> str:

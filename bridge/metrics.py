@@ -73,6 +73,13 @@ class Metrics:
             ["outcome"], buckets=ATTEMPT_BUCKETS, registry=registry,
         )  # fmt: skip
 
+        self.runs = Counter(
+            "bridge_workflow_runs_completed",
+            "Workflow runs started by bridge that completed, by conclusion (success, failure,"
+            " cancelled, timed_out, …), from GitHub's workflow_run webhooks.",
+            ["conclusion"], registry=registry,
+        )  # fmt: skip
+
     def observe_response(self, source: str, status: int) -> None:
         label = source if source in self.sources else "unknown"  # never a caller's string
         self.requests.labels(label, str(status)).inc()
@@ -85,6 +92,9 @@ class Metrics:
     def observe_attempt(self, outcome: str, seconds: float) -> None:
         self.attempts.labels(outcome).inc()
         self.attempt_seconds.labels(outcome).observe(seconds)
+
+    def observe_run(self, conclusion: str) -> None:
+        self.runs.labels(conclusion[:40]).inc()
 
     def counters(self) -> CollectorRegistry:
         """Every process's counters: this one's registry, or under gunicorn (multiprocess

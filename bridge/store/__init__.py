@@ -25,6 +25,7 @@ from bridge.store.protocols import (
     EventLookup,
     JobLeases,
     Outbox,
+    RunTracking,
     Store,
 )
 from bridge.store.records import (
@@ -41,6 +42,8 @@ from bridge.store.records import (
     EventRecord,
     OutboxStats,
     Recorded,
+    RunReport,
+    RunUpdate,
     StateChange,
 )
 from bridge.store.sqlite import SQLiteStore, sqlite_path
@@ -65,6 +68,9 @@ __all__ = [
     "Outbox",
     "OutboxStats",
     "Recorded",
+    "RunReport",
+    "RunTracking",
+    "RunUpdate",
     "StateChange",
     "Store",
     "open_store",

@@ -162,7 +162,8 @@ class EventLogSQL(SQLStoreBase):
                 marks = ",".join("?" * len(pks))
                 cur.execute(
                     "SELECT event_pk, id, route, state, attempts, next_attempt_at, last_status,"
-                    f" last_error, run_url, request FROM deliveries WHERE event_pk IN ({marks})"
+                    " last_error, run_url, run_status, run_conclusion, request"
+                    f" FROM deliveries WHERE event_pk IN ({marks})"
                     f" ORDER BY {self._delivery_order}",
                     pks,
                 )

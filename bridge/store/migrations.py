@@ -77,6 +77,15 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_result TEXT
         )""",
     ),
+    # 4: how the workflow run a delivery started went (GitHub's workflow_run webhooks),
+    # found by run id.
+    (
+        "ALTER TABLE deliveries ADD COLUMN run_status TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_conclusion TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_attempt INTEGER",
+        "ALTER TABLE deliveries ADD COLUMN run_updated_at REAL",
+        "CREATE INDEX deliveries_run ON deliveries (run_id)",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -152,5 +161,14 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             last_run_at DOUBLE PRECISION,
             last_result TEXT
         )""",
+    ),
+    # 4: how the workflow run a delivery started went (GitHub's workflow_run webhooks),
+    # found by run id.
+    (
+        "ALTER TABLE deliveries ADD COLUMN run_status TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_conclusion TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_attempt INTEGER",
+        "ALTER TABLE deliveries ADD COLUMN run_updated_at DOUBLE PRECISION",
+        "CREATE INDEX deliveries_run ON deliveries (run_id)",
     ),
 )

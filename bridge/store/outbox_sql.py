@@ -99,6 +99,8 @@ class OutboxSQL(SQLStoreBase):
             cur.execute(
                 "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?,"
                 " last_error = ?, request = COALESCE(?, request), run_id = ?, run_url = ?,"
+                # a new attempt starts a new run: reports of an earlier one no longer apply
+                " run_status = NULL, run_conclusion = NULL, run_attempt = NULL,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), finished_at = ?,"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
                 (

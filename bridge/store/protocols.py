@@ -21,6 +21,8 @@ from bridge.store.records import (
     EventRecord,
     OutboxStats,
     Recorded,
+    RunReport,
+    RunUpdate,
     StateChange,
 )
 
@@ -123,7 +125,16 @@ class JobLeases(Protocol):
         """Record a job run's result and free the lease."""
 
 
-class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, Protocol):
+class RunTracking(Protocol):
+    """Following the workflow runs bridge started (GitHub's ``workflow_run`` webhooks)."""
+
+    def record_run(self, report: RunReport, *, now: float) -> RunUpdate | None:
+        """Keep ``report`` on the delivery that started the run (by run id, else by the
+        delivery id of its run-name, in the same repository); None when no delivery matches.
+        A report older than what is stored changes nothing (``changed=False``)."""
+
+
+class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, RunTracking, Protocol):
     """The whole store, with its lifecycle: what a process opens once and hands out."""
 
     def migrate(self) -> int:

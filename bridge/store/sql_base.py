@@ -89,4 +89,5 @@ def delivery_from_row(row: Row) -> DeliveryRecord:
         id=row["id"], route=row["route"], state=row["state"], attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"], last_status=row["last_status"],
         last_error=row["last_error"], run_url=row["run_url"], request=request,
+        run_status=row["run_status"], run_conclusion=row["run_conclusion"],
     )  # fmt: skip
