@@ -24,6 +24,7 @@ from bridge.delivery.backoff import retry_delay
 from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.delivery.github import DispatchResult, PermanentGitHubError, TransientGitHubError
+from bridge.delivery.leases import LeaseLostError, fence, wait_keeping_leases
 from bridge.delivery.rendering import build_request
 from bridge.errors import RenderError, StoreUnavailableError
 from bridge.metrics import Metrics
@@ -149,37 +150,47 @@ class Dispatcher:
         now = self.clock()
         if self._paused_until > now or self._stop.is_set():
             return 0
+        lease = self.settings.lease_seconds
         claims = self.store.claim_due(
             owner=self.owner,
             now=now,
-            lease=self.settings.lease_seconds,
+            lease=lease,
             limit=1 if self.in_outage else self.settings.dispatch_concurrency,
         )
-        for _ in self._pool.map(self._attempt, claims):
-            pass
+        running = {self._pool.submit(self._attempt, claim): claim for claim in claims}
+        wait_keeping_leases(self.store, running, lease=lease, clock=self.clock)
         return len(claims)
 
     def _attempt(self, claim: Claim) -> None:
         started = self.clock()
         t0 = time.perf_counter()
-        result = self._send(claim, started)
-        extra = {
+        extra: dict[str, object] = {
             "event_id": claim.event.id,
             "source": claim.event.source,
             "route": claim.route,
             "delivery_id": claim.delivery_id,
             "attempt": claim.attempts + 1,
-            "status": result.status,
         }
+        try:
+            result = self._send(claim, started)
+        except LeaseLostError:
+            # Its lease ran out and another claim holds the delivery (or it was replayed):
+            # that one sends it; recording nothing here keeps its history true.
+            log.warning("lease lost before sending: not sent, no attempt recorded", extra=extra)
+            return
+        extra["status"] = result.status
         result = _with_duration(result, (time.perf_counter() - t0) * 1000)
         if result.request is not None:  # GitHub was asked (not an enrichment or render failure)
             self._track_outage(result, started)
-        if not self.store.finish(claim.delivery_id, owner=self.owner, result=result):
+        if not self.store.finish(claim.delivery_id, owner=claim.lease_owner, result=result):
             log.warning("lease lost before the attempt was recorded", extra=extra)
         if self.metrics is not None:
             self.metrics.observe_attempt(result.outcome, result.duration_ms / 1000)
         level = logging.WARNING if result.outcome in ("retry", "failed") else logging.INFO
-        log.log(level, "delivery %s: %s", result.outcome, result.message or "", extra=extra)
+        # A failed delivery no longer holds back later ones of its instance (claim_due): say so.
+        released = result.outcome == "failed" and claim.event.instance is not None
+        message = (result.message or "") + (" (later ones go out without it)" if released else "")
+        log.log(level, "delivery %s: %s", result.outcome, message, extra=extra)
 
     @property
     def in_outage(self) -> bool:
@@ -240,6 +251,7 @@ class Dispatcher:
         sent = request.as_dict()
         if self.sender is None:
             return AttemptResult("dry_run", started, 0.0, message="dry run: not sent", request=sent)
+        fence(self.store, claim, until=self.clock() + self.settings.lease_seconds)
         try:
             answer = self.sender.dispatch(request)
         except PermanentGitHubError as exc:

@@ -86,6 +86,12 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE deliveries ADD COLUMN run_updated_at REAL",
         "CREATE INDEX deliveries_run ON deliveries (run_id)",
     ),
+    # 5: an instance's deliveries of one route go out in the order its events happened
+    # (the provider's timestamp; when it sent none, when bridge received it).
+    (
+        "ALTER TABLE events ADD COLUMN occurred_at REAL",
+        "UPDATE events SET occurred_at = received_at",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -170,5 +176,11 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE deliveries ADD COLUMN run_attempt INTEGER",
         "ALTER TABLE deliveries ADD COLUMN run_updated_at DOUBLE PRECISION",
         "CREATE INDEX deliveries_run ON deliveries (run_id)",
+    ),
+    # 5: an instance's deliveries of one route go out in the order its events happened
+    # (the provider's timestamp; when it sent none, when bridge received it).
+    (
+        "ALTER TABLE events ADD COLUMN occurred_at DOUBLE PRECISION",
+        "UPDATE events SET occurred_at = received_at",
     ),
 )

@@ -53,11 +53,19 @@ class Outbox(Protocol):
     retention period no longer keeps."""
 
     def claim_due(self, *, owner: str, now: float, lease: float, limit: int) -> list[Claim]:
-        """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner``."""
+        """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner`` (the claims'
+        ``lease_owner``). A delivery waits while an earlier delivery of its
+        route about the same instance is pending (events of one version in order)."""
+
+    def extend_leases(self, leases: Sequence[tuple[str, str]], *, until: float) -> set[str]:
+        """Extend each ``(delivery id, lease owner)`` lease to ``until`` while that claim
+        still holds it; returns the delivery ids still held (a lease taken over by another
+        claim, or a delivery replayed, is not extended)."""
 
     def finish(self, delivery_id: str, *, owner: str, result: AttemptResult) -> bool:
-        """Record an attempt and the delivery's new state. Returns False (the attempt is still
-        recorded) when ``owner`` no longer holds the lease."""
+        """Record an attempt and the delivery's new state. ``owner``: the claim's
+        ``lease_owner``. Returns False (the attempt is still recorded) when it no longer
+        holds the lease."""
 
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""

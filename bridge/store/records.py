@@ -41,6 +41,10 @@ class Claim:
     queued_at: float  # start of the retry horizon
     event: Event
     details: Details | None = None  # None: not fetched yet
+    # Who holds the lease: the owner to give finish and extend_leases. Each dispatcher has
+    # its own and waits for its attempts before claiming again, so an attempt whose lease
+    # was taken over (by another dispatcher, or a replay) no longer matches.
+    lease_owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,12 +37,13 @@ class RunsSQL(SQLStoreBase):
             if row is None:
                 return None
             # One conditional UPDATE: concurrent reports of one run (two web workers) cannot
-            # move it back. Another run id is a newer run of a replayed delivery.
+            # move it back, and a report of a stage already stored changes nothing (it is
+            # counted and alerted once). Another run id is a newer run of a replayed delivery.
             cur.execute(
                 "UPDATE deliveries SET run_id = ?, run_url = COALESCE(?, run_url),"
                 " run_status = ?, run_conclusion = ?, run_attempt = ?, run_updated_at = ?"
                 " WHERE id = ? AND (run_id IS NULL OR run_id <> ? OR run_attempt IS NULL"
-                f" OR run_attempt < ? OR (run_attempt = ? AND {_RANK_SQL} <= ?))",
+                f" OR run_attempt < ? OR (run_attempt = ? AND {_RANK_SQL} < ?))",
                 (
                     report.run_id, report.url, report.status, report.conclusion, report.attempt,
                     now, row["id"], report.run_id, report.attempt, report.attempt,

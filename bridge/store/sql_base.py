@@ -75,12 +75,13 @@ def details_from_row(row: Row) -> Details | None:
     return Details(data, row["details_error"])
 
 
-def claim_from_row(row: Row) -> Claim:
+def claim_from_row(row: Row, lease_owner: str) -> Claim:
     """A claimed delivery joined with its event (columns of both)."""
     event = event_from_row(row)
     return Claim(
-        row["id"], row["route"], row["attempts"], row["queued_at"], event, details_from_row(row)
-    )
+        row["id"], row["route"], row["attempts"], row["queued_at"], event,
+        details_from_row(row), lease_owner,
+    )  # fmt: skip
 
 
 def delivery_from_row(row: Row) -> DeliveryRecord:
