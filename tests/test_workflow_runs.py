@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import urllib.request
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -384,3 +386,25 @@ def test_runs_followed_to_the_end_through_a_real_server(
         f"workflow run {run_id} (attempt 1) of route release ended failure" in w for w in warnings
     )
     assert GITHUB_SECRET not in log
+
+
+# -- the sample workflows carry the mark ----------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "workflows-examples"
+DELIVERY_EXPRESSIONS = (
+    "github.event.client_payload.bridge.delivery_id",  # repository_dispatch: the correlation key
+    "inputs.bridge_delivery_id",  # workflow_dispatch: the input routes.yaml fills
+)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yml")), ids=lambda p: p.name)
+def test_every_sample_workflow_names_its_runs_after_the_delivery(path: Path) -> None:
+    run_name = yaml.safe_load(path.read_text())["run-name"]
+    delivery_id = str(uuid.uuid4())
+
+    def evaluate(match: re.Match[str]) -> str:
+        return delivery_id if match.group(1) in DELIVERY_EXPRESSIONS else "2.4"
+
+    title = re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", evaluate, run_name)
+    found = github.DELIVERY_MARK.search(title)
+    assert found is not None and found.group(1) == delivery_id, title
