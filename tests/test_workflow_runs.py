@@ -28,6 +28,7 @@ from bridge.events import Event, Instance
 from bridge.intake.runs import run_report
 from bridge.providers import github
 from bridge.providers.signatures import github_signature, verify_github
+from bridge.routing.load import load_routes
 from bridge.store import AttemptResult, RunReport, Store
 from tests.conftest import ASC_SECRET, bridge, sample, signed
 from tests.fake_github import FakeGitHub
@@ -408,3 +409,20 @@ def test_every_sample_workflow_names_its_runs_after_the_delivery(path: Path) -> 
     title = re.sub(r"\$\{\{\s*([^}]+?)\s*\}\}", evaluate, run_name)
     found = github.DELIVERY_MARK.search(title)
     assert found is not None and found.group(1) == delivery_id, title
+
+
+def test_the_shipped_routes_commented_github_source_loads_once_uncommented(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "routes.yaml").read_text()
+    commented = "  # github:                                 # GitHub → POST /webhooks/github\n"
+    assert commented in text
+    lines = text.splitlines(keepends=True)
+    start = lines.index(commented)
+    for n in range(start, start + 3):  # the source's three lines, indentation kept
+        lines[n] = lines[n].replace("  # ", "  ", 1).replace("  #   ", "    ", 1)
+    path = tmp_path / "routes.yaml"
+    path.write_text("".join(lines))
+    env = {"ASC_WEBHOOK_SECRET": "s", "PGYER_WEBHOOK_TOKEN": "t", "GITHUB_WEBHOOK_SECRET": "g"}
+    config = load_routes(path, env)
+    assert config.sources["github"].provider == "github"
+    assert config.sources["github"].secrets == ("g",)
