@@ -331,6 +331,8 @@ class FakeAppStoreConnect:
         self._seq = 0
         self._resources: dict[tuple[str, str], dict[str, Any]] = {}
         self._related: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # path → [(query parameters that must be given, document)], see add_listing
+        self._listings: dict[str, list[tuple[dict[str, str], dict[str, Any]]]] = {}
         self._webhooks: dict[str, _Webhook] = {}
         self._deliveries: dict[str, _Delivery] = {}
         self._lock = threading.Lock()
@@ -448,6 +450,16 @@ class FakeAppStoreConnect:
             for name, rel_doc in (related or {}).items():
                 stored = {"data": None} if rel_doc is None else json.loads(json.dumps(rel_doc))
                 self._related[(*key, name)] = stored
+
+    def add_listing(
+        self, path: str, document: Mapping[str, Any], *, query: Mapping[str, str] | None = None
+    ) -> None:
+        """Serve ``document`` at GET ``path`` (e.g. ``/v1/builds``) to requests whose query
+        has every parameter of ``query`` with that value (Apple's ``filter[…]``); other
+        requests to ``path`` get an empty list. Checked before the resource routes."""
+        doc: dict[str, Any] = json.loads(json.dumps(document))
+        with self._lock:
+            self._listings.setdefault(path, []).append((dict(query or {}), doc))
 
     def load_samples(self, directory: Path = SAMPLES_DIR) -> None:
         """Serve the three ``api-*.json`` samples; the appStoreVersions one has a related
@@ -696,6 +708,13 @@ class FakeAppStoreConnect:
             return _error(401)
         if over_limit:
             return _error(429)
+        with self._lock:
+            listings = list(self._listings.get(record.path, ()))
+        if listings and record.method == "GET":
+            for wanted, doc in listings:
+                if all(record.args.get(k) == v for k, v in wanted.items()):
+                    return _response(200, copy.deepcopy(doc))
+            return _response(200, {"data": [], "links": {"self": self.url + record.path}})
         for pattern, methods in self._routes:
             if (found := pattern.fullmatch(record.path)) is None:
                 continue

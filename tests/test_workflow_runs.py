@@ -426,3 +426,16 @@ def test_the_shipped_routes_commented_github_source_loads_once_uncommented(tmp_p
     config = load_routes(path, env)
     assert config.sources["github"].provider == "github"
     assert config.sources["github"].secrets == ("g",)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yml")), ids=lambda p: p.name)
+def test_no_sample_workflow_shares_one_concurrency_group_across_events(path: Path) -> None:
+    """GitHub cancels an older pending run of a group when a third arrives: a static group
+    would drop a dispatch bridge shows as delivered (workflows-examples/README.md)."""
+    concurrency = yaml.safe_load(path.read_text()).get("concurrency")
+    if concurrency is None:
+        return
+    group = concurrency["group"] if isinstance(concurrency, dict) else concurrency
+    expressions = re.findall(r"\$\{\{\s*([^}]+?)\s*\}\}", group)
+    per_event = {"github.event.client_payload.instance.id", "inputs.app_store_version_id"}
+    assert set(expressions) & per_event, group
