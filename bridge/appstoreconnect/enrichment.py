@@ -17,6 +17,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.appstoreconnect.client import (
@@ -27,7 +28,7 @@ from bridge.appstoreconnect.client import (
     attributes,
     resource_path,
 )
-from bridge.appstoreconnect.details import FEEDBACK
+from bridge.appstoreconnect.details import FEEDBACK, FETCHED_AT
 from bridge.events import Event, Instance
 from bridge.store import Details, EventFacts
 
@@ -76,7 +77,15 @@ class Enricher:
             message = f"rate limited: App Store Connect asked to wait {wait:.0f} s more"
             raise AscTransientError(message, status=429, retry_after=wait)
         try:
-            return Details(data=fetch(self.client, event.instance))
+            found = fetch(self.client, event.instance)
+            # Details describe the resource when they were fetched, not when the event
+            # happened: say when (details.py flags a state that moved on since).
+            found[FETCHED_AT] = (
+                datetime.fromtimestamp(self.clock(), UTC)
+                .isoformat(timespec="seconds")
+                .replace("+00:00", "Z")
+            )
+            return Details(data=found)
         except AscTransientError as exc:
             if exc.status == 429 and exc.retry_after:
                 self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)

@@ -76,7 +76,11 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
     return render_template(
         "event.html",
         detail=detail,
-        details=summary(stored.data) if stored is not None and stored.data is not None else None,
+        details=(
+            summary(stored.data, event_state=detail.event.new_state)
+            if stored is not None and stored.data is not None
+            else None
+        ),
         review=review,
         would_send=previews,
         now=time.time(),
