@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +45,8 @@ class Services:
     def __init__(self, settings: Settings, routes: RoutesConfig) -> None:
         self.settings = settings
         self.routes = routes
+        # A source that never sent anything is silent since this process started.
+        self.started_at = time.time()
 
     @cached_property
     def store(self) -> Store:

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.config import parse_duration
 from bridge.providers import PROVIDERS
 from bridge.routing.checks import report_problems, report_warnings
 from bridge.routing.document import Report, interpolate, parse_yaml
@@ -73,9 +74,11 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
     for name, raw in data["sources"].items():
         one, many = PROVIDERS[raw["provider"]].CREDENTIAL_KEYS
         secrets = (raw[one],) if one in raw else tuple(raw[many])
+        silent = raw.get("silent_after")
         sources[name] = Source(
-            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id")
-        )
+            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id"),
+            parse_duration(silent, name=f"{name}.silent_after") if silent else None,
+        )  # fmt: skip
     routes = []
     for raw in data.get("routes") or ():
         events = _as_set(raw["event"])

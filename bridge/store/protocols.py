@@ -78,6 +78,9 @@ class EventLog(EventLookup, Protocol):
     """The operators' view (the delivery log, the CLI, the metrics): stored events, their
     deliveries and attempts, the outbox's figures, and replays."""
 
+    def last_received_at(self, source: str) -> float | None:
+        """When the newest stored event of ``source`` was received; None when there is none."""
+
     def recent_events(self, *, limit: int, source: str | None = None) -> list[EventRecord]:
         """The ``limit`` newest events (of ``source`` only, when given), newest first."""
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.appstoreconnect.details import summary
 from bridge.appstoreconnect.review_times import stored_review
 from bridge.delivery.preview import would_send
+from bridge.intake.silence import quiet_sources
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
 from bridge.store import DeliveryState, EventFilter
@@ -40,6 +41,8 @@ def deliveries() -> str:
     page = services.store.list_events(filters, limit=PAGE_SIZE, before=before)
     stats = services.store.outbox_stats(states=("pending", "failed"))
     types = sorted({t for p in PROVIDERS.values() for t in p.EVENT_TYPES})
+    now = time.time()
+    quiet = quiet_sources(services.routes, services.store, now=now, started_at=services.started_at)
     return render_template(
         "deliveries.html",
         page=page,
@@ -52,8 +55,9 @@ def deliveries() -> str:
         event_types=types,
         refresh=REFRESH_SECONDS if request.args.get("refresh") == "on" else None,
         args={k: v for k, v in request.args.items() if k != "before"},
-        now=time.time(),
+        now=now,
         dry_run=services.settings.dry_run,
+        silent=[q.describe() for q in quiet if q.silent],
     )
 
 

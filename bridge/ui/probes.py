@@ -5,10 +5,12 @@ load balancers: no token, no detail beyond which check failed."""
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, Response, jsonify
 
 from bridge.errors import StoreUnavailableError
+from bridge.intake.silence import quiet_sources
 from bridge.services import current_services
 
 log = logging.getLogger(__name__)
@@ -18,7 +20,8 @@ bp = Blueprint("probes", __name__)
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     """200 when the store answers, routes.yaml is loaded with at least one source, and the
-    dispatcher runs (when this process runs one); 503 naming the checks that failed."""
+    dispatcher runs (when this process runs one), with ``warnings`` naming the sources silent
+    for longer than their ``silent_after``; 503 naming the checks that failed."""
     services = current_services()
     failed = []
     try:
@@ -32,4 +35,16 @@ def readyz() -> tuple[Response, int]:
         failed.append("dispatcher")
     if failed:
         return jsonify(status="unavailable", failed=failed), 503
+    # Silent sources do not make an instance unready (it would be taken out of rotation,
+    # and the webhooks that still arrive refused); they are warnings.
+    now = time.time()
+    try:
+        quiet = quiet_sources(
+            services.routes, services.store, now=now, started_at=services.started_at
+        )
+    except StoreUnavailableError:
+        quiet = []
+    warnings = [q.describe() for q in quiet if q.silent]
+    if warnings:
+        return jsonify(status="ready", warnings=warnings), 200
     return jsonify(status="ready"), 200
