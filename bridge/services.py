@@ -25,6 +25,7 @@ from bridge.appstoreconnect.enrichment import Enricher
 from bridge.appstoreconnect.reconcile_job import ReconcileJob
 from bridge.config import Settings
 from bridge.delivery.context import ContextBuilder
+from bridge.delivery.credential_watch import APP_STORE_CONNECT, CredentialWatch, WatchedSender
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
@@ -53,6 +54,11 @@ class Services:
         """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL) and
         StoreUnavailableError."""
         return open_store(self.settings.database_url, pool_size=self.settings.db_pool_size)
+
+    @cached_property
+    def credentials(self) -> CredentialWatch:
+        """How GitHub and App Store Connect take bridge's credentials (kept in the store)."""
+        return CredentialWatch(self.store)
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -116,7 +122,15 @@ class Services:
     @cached_property
     def contexts(self) -> ContextBuilder:
         """What each delivery's templates see: one builder for sending and previewing."""
-        enricher = Enricher(self.asc, self.store)
+        watch = self.credentials
+
+        def on_key(refused: str | None) -> None:
+            if refused is None:
+                watch.accepted(APP_STORE_CONNECT)
+            else:
+                watch.refused(APP_STORE_CONNECT, refused)
+
+        enricher = Enricher(self.asc, self.store, on_key=on_key)
         return ContextBuilder(facts=self.store, routes=self.routes, enricher=enricher)
 
     @cached_property
@@ -134,7 +148,7 @@ class Services:
         return Dispatcher(
             store=self.store,
             routes=self.routes,
-            sender=self.github,
+            sender=WatchedSender(self.github, self.credentials) if self.github else None,
             settings=self.settings,
             contexts=self.contexts,
             metrics=self.metrics,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.appstoreconnect.client import (
+    AscAuthError,
     AscClient,
     AscError,
     AscNotFoundError,
@@ -43,11 +44,19 @@ class Enricher:
     wins, so every route of an event sends the same details."""
 
     def __init__(
-        self, client: AscClient | None, facts: EventFacts, *, clock: Callable[[], float] = time.time
+        self,
+        client: AscClient | None,
+        facts: EventFacts,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_key: Callable[[str | None], None] | None = None,
     ) -> None:
+        """``on_key`` is told how App Store Connect took the key: None (accepted) or why it
+        refused it (401/403)."""
         self.client = client
         self.facts = facts
         self.clock = clock
+        self.on_key = on_key
         self._locks = tuple(threading.Lock() for _ in range(_LOCKS))
         # App Store Connect answered 429 with Retry-After: no request before this time (the
         # limit is per key and hour: every delivery asking on its own would only prolong it).
@@ -85,11 +94,21 @@ class Enricher:
                 .isoformat(timespec="seconds")
                 .replace("+00:00", "Z")
             )
+            if self.on_key is not None:
+                self.on_key(None)
             return Details(data=found)
         except AscTransientError as exc:
             if exc.status == 429 and exc.retry_after:
                 self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)
             raise
+        except AscAuthError as exc:
+            if self.on_key is not None:
+                self.on_key(exc.message)
+            log.warning(
+                "delivering without App Store Connect details: %s", exc.message,
+                extra={"event_id": event.id, "source": event.source},
+            )  # fmt: skip
+            return Details(error=exc.message)
         except AscError as exc:  # gone, refused, invalid: deliver without details
             log.warning(
                 "delivering without App Store Connect details: %s", exc.message,

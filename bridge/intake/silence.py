@@ -30,8 +30,8 @@ class SourceQuiet:
     def describe(self) -> str:
         last = "no event received" if self.last_received_at is None else "no event"
         return (
-            f"source {self.source}: {last} for {_span(self.quiet_for)}"
-            f" (silent_after {_span(self.silent_after)})"
+            f"source {self.source}: {last} for {span(self.quiet_for)}"
+            f" (silent_after {span(self.silent_after)})"
         )
 
 
@@ -51,7 +51,7 @@ def quiet_sources(
     return found
 
 
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
     """``3d 4h``, ``5h 12m``, ``42m``, ``30s``: the two largest units."""
     whole = int(seconds)
     days, rest = divmod(whole, 86400)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from bridge.errors import ConfigError
 from bridge.store.postgres import PostgresStore, is_postgres_url
 from bridge.store.protocols import (
+    CredentialHealth,
     EventFacts,
     EventIntake,
     EventLog,
@@ -33,6 +34,7 @@ from bridge.store.records import (
     AttemptRecord,
     AttemptResult,
     Claim,
+    CredentialState,
     DeliveryRecord,
     DeliveryState,
     Details,
@@ -53,6 +55,8 @@ __all__ = [
     "AttemptRecord",
     "AttemptResult",
     "Claim",
+    "CredentialHealth",
+    "CredentialState",
     "DeliveryRecord",
     "DeliveryState",
     "Details",

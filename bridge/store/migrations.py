@@ -92,6 +92,17 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE events ADD COLUMN occurred_at REAL",
         "UPDATE events SET occurred_at = received_at",
     ),
+    # 6: how the credentials bridge uses are doing (GitHub, App Store Connect): when they were
+    # last accepted, last refused and why, and when a GitHub token expires.
+    (
+        """CREATE TABLE credentials (
+            name TEXT PRIMARY KEY,
+            accepted_at REAL,
+            refused_at REAL,
+            refused_reason TEXT,
+            expires_at REAL
+        )""",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -182,5 +193,16 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE events ADD COLUMN occurred_at DOUBLE PRECISION",
         "UPDATE events SET occurred_at = received_at",
+    ),
+    # 6: how the credentials bridge uses are doing (GitHub, App Store Connect): when they were
+    # last accepted, last refused and why, and when a GitHub token expires.
+    (
+        """CREATE TABLE credentials (
+            name TEXT PRIMARY KEY,
+            accepted_at DOUBLE PRECISION,
+            refused_at DOUBLE PRECISION,
+            refused_reason TEXT,
+            expires_at DOUBLE PRECISION
+        )""",
     ),
 )

@@ -13,6 +13,7 @@ from bridge.events import Event
 from bridge.store.records import (
     AttemptResult,
     Claim,
+    CredentialState,
     DeliveryState,
     Details,
     EventDetail,
@@ -145,7 +146,22 @@ class RunTracking(Protocol):
         A report older than what is stored changes nothing (``changed=False``)."""
 
 
-class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, RunTracking, Protocol):
+class CredentialHealth(Protocol):
+    """How the credentials bridge uses are doing, shared by every process."""
+
+    def note_credential(
+        self, name: str, *, now: float, refused: str | None = None, expires_at: float | None = None
+    ) -> None:
+        """Record that credential ``name`` was accepted (``refused`` None; with its expiry
+        when known) or refused (with the reason) at ``now``."""
+
+    def credential_states(self) -> list[CredentialState]:
+        """Every credential noted so far, by name."""
+
+
+class Store(
+    EventIntake, Outbox, EventLog, EventFacts, JobLeases, RunTracking, CredentialHealth, Protocol
+):
     """The whole store, with its lifecycle: what a process opens once and hands out."""
 
     def migrate(self) -> int:

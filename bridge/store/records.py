@@ -181,6 +181,18 @@ class EventPage:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialState:
+    """One credential bridge uses (``github``, ``appstoreconnect``), as last seen: when it was
+    accepted, when it was refused since (and why), and when it expires, when known."""
+
+    name: str
+    accepted_at: float | None
+    refused_at: float | None
+    refused_reason: str | None
+    expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxStats:
     by_state: Mapping[DeliveryState, int] = field(default_factory=dict)
     oldest_pending_at: float | None = None  # queued_at of the longest-waiting pending delivery

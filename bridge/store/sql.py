@@ -9,6 +9,7 @@ transactions (``_tx``) and migrations, and the few words their dialects spell di
 
 from __future__ import annotations
 
+from bridge.store.credentials_sql import CredentialsSQL
 from bridge.store.event_log_sql import EventLogSQL
 from bridge.store.facts_sql import EventFactsSQL
 from bridge.store.jobs_sql import JobLeasesSQL
@@ -16,7 +17,7 @@ from bridge.store.outbox_sql import OutboxSQL
 from bridge.store.runs_sql import RunsSQL
 
 
-class SQLStore(OutboxSQL, EventLogSQL, EventFactsSQL, JobLeasesSQL, RunsSQL):
+class SQLStore(OutboxSQL, EventLogSQL, EventFactsSQL, JobLeasesSQL, RunsSQL, CredentialsSQL):
     """Implements :class:`bridge.store.protocols.Store` but ``migrate`` and ``close``, which
     each backend supplies, on top of ``_tx``."""
 

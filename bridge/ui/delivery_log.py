@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.appstoreconnect.details import summary
 from bridge.appstoreconnect.review_times import stored_review
+from bridge.delivery.credential_watch import credential_warnings
 from bridge.delivery.preview import would_send
 from bridge.intake.silence import quiet_sources
 from bridge.providers import PROVIDERS
@@ -58,6 +59,7 @@ def deliveries() -> str:
         now=now,
         dry_run=services.settings.dry_run,
         silent=[q.describe() for q in quiet if q.silent],
+        credentials=credential_warnings(services.store.credential_states(), now=now),
     )
 
 

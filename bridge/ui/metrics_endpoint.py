@@ -19,7 +19,7 @@ from bridge.errors import StoreUnavailableError
 from bridge.intake.silence import SourceQuiet, quiet_sources
 from bridge.metrics import Metrics
 from bridge.services import current_services
-from bridge.store import EventLog
+from bridge.store import CredentialHealth, CredentialState, EventLog
 from bridge.ui.auth import bearer_token, tokens_match
 from bridge.version import __version__
 
@@ -40,10 +40,14 @@ class StoreCollector:
     ``bridge_store_up 0``, not as a failed scrape."""
 
     def __init__(
-        self, store: EventLog, quiet: Callable[[], list[SourceQuiet]] | None = None
+        self,
+        store: EventLog,
+        quiet: Callable[[], list[SourceQuiet]] | None = None,
+        credentials: CredentialHealth | None = None,
     ) -> None:
         self.store = store
         self.quiet = quiet
+        self.credentials = credentials
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
@@ -80,6 +84,13 @@ class StoreCollector:
                 log.error("metrics: %s", exc)
                 return
             yield from _silence(quiet)
+        if self.credentials is not None:
+            try:
+                states = self.credentials.credential_states()
+            except StoreUnavailableError as exc:
+                log.error("metrics: %s", exc)
+                return
+            yield from _credentials(states)
 
 
 def _silence(quiet: list[SourceQuiet]) -> Iterator[Metric]:
@@ -102,15 +113,40 @@ def _silence(quiet: list[SourceQuiet]) -> Iterator[Metric]:
     yield silent
 
 
+def _credentials(states: list[CredentialState]) -> Iterator[Metric]:
+    from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+    refused = GaugeMetricFamily(
+        "bridge_credential_refused",
+        "1 while the credential's last use was refused (github, appstoreconnect).",
+        labels=["credential"],
+    )
+    expiry = GaugeMetricFamily(
+        "bridge_credential_expires_in_seconds",
+        "Seconds until the credential expires, when GitHub says (negative: expired).",
+        labels=["credential"],
+    )
+    now = time.time()
+    for state in states:
+        refused.add_metric([state.name], 1 if state.refused_at is not None else 0)
+        if state.expires_at is not None:
+            expiry.add_metric([state.name], state.expires_at - now)
+    yield refused
+    yield expiry
+
+
 def exposition(
-    metrics: Metrics, store: EventLog, quiet: Callable[[], list[SourceQuiet]] | None = None
+    metrics: Metrics,
+    store: EventLog,
+    quiet: Callable[[], list[SourceQuiet]] | None = None,
+    credentials: CredentialHealth | None = None,
 ) -> bytes:
     """Every process's counters and the store's gauges (and ``quiet``'s, the sources with
     ``silent_after``), in the text format."""
     from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
 
     gauges = CollectorRegistry()
-    gauges.register(StoreCollector(store, quiet))
+    gauges.register(StoreCollector(store, quiet, credentials))
     return generate_latest(metrics.counters()) + generate_latest(gauges)
 
 
@@ -148,5 +184,5 @@ def scrape() -> ResponseReturnValue:
             services.routes, services.store, now=now, started_at=services.started_at
         )
 
-    body = exposition(services.metrics, services.store, quiet)
+    body = exposition(services.metrics, services.store, quiet, services.store)
     return Response(body, 200, {"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
