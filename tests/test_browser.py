@@ -156,6 +156,8 @@ def test_log_in_see_failed_replay_see_delivered(
 
     browser.click(".event .delivery details.confirm summary")
     browser.click(".event .delivery details.confirm button[type=submit]")
+    # The same URL before and after the POST: wait for the next page's message itself.
+    WebDriverWait(browser.driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".flash"))
     assert "queued again" in browser.text(browser.find(".flash.ok"))
     fake_github.wait_for_dispatches(4, timeout=20)
     browser.wait_for_text(".event:nth-of-type(2) .delivery", "DELIVERED")
