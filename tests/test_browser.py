@@ -141,7 +141,8 @@ def test_log_in_see_failed_replay_see_delivered(
     assert "/login" in browser.url  # not logged in: the log is not shown
     browser.type("#token", ADMIN_TOKEN)
     browser.click("form button[type=submit]")
-    browser.wait_for_url("/deliveries")
+    # "/login?next=/deliveries" contains "/deliveries" too: wait for the login page to go.
+    WebDriverWait(browser.driver, 10).until(lambda d: "/login" not in d.current_url)
     assert browser.url == f"{server.url}/deliveries"
     [cookie] = [c for c in browser.cookies() if c["name"] == "bridge_session"]
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
