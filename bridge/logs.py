@@ -33,7 +33,7 @@ _SECRET_VALUES = re.compile(
     r"|((?:bearer|token)\s+)[A-Za-z0-9._\-]{8,}"
     r"""|(["']?(?:token|secret|password|private_key)["']?\s*:\s*["'])[^"']+"""
 )
-_FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status")
+_FIELDS = ("event_id", "source", "route", "delivery_id", "attempt", "status", "run_id")
 
 
 # [secret (raw or URL-encoded) → how it is shown, longest first]: replaced whole, never

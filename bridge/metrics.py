@@ -17,6 +17,8 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+from bridge.store.records import AttemptResult
+
 if TYPE_CHECKING:  # a type only: importing prometheus_client here would fix its mode too early
     from prometheus_client import CollectorRegistry
 
@@ -82,6 +84,13 @@ class Metrics:
             ["alert", "outcome"], registry=registry,
         )  # fmt: skip
 
+        self.runs = Counter(
+            "bridge_workflow_runs_completed",
+            "Workflow runs started by bridge that completed, by conclusion (success, failure,"
+            " cancelled, timed_out, …), from GitHub's workflow_run webhooks.",
+            ["conclusion"], registry=registry,
+        )  # fmt: skip
+
     def observe_response(self, source: str, status: int) -> None:
         label = source if source in self.sources else "unknown"  # never a caller's string
         self.requests.labels(label, str(status)).inc()
@@ -95,6 +104,12 @@ class Metrics:
         self.attempts.labels(outcome).inc()
         self.attempt_seconds.labels(outcome).observe(seconds)
 
+    def observe_result(self, result: AttemptResult) -> None:
+        """One attempt of any delivery; a chat or HTTP target's also by its kind."""
+        self.observe_attempt(result.outcome, result.duration_ms / 1000)
+        if result.request is not None and result.request.get("kind") == "notify":
+            self.observe_notify(str(result.request["target_kind"]), result.outcome)
+
     def observe_notify(self, kind: str, outcome: str) -> None:
         """One attempt to a chat or HTTP target (also counted by :meth:`observe_attempt`);
         ``kind`` is the target's kind, never its name or URL."""
@@ -103,6 +118,9 @@ class Metrics:
     def observe_alert(self, alert: str, outcome: str) -> None:
         """``alert``: failed, stuck or digest; ``outcome``: sent, failed or dry_run."""
         self.alerts.labels(alert, outcome).inc()
+
+    def observe_run(self, conclusion: str) -> None:
+        self.runs.labels(conclusion[:40]).inc()
 
     def counters(self) -> CollectorRegistry:
         """Every process's counters: this one's registry, or under gunicorn (multiprocess

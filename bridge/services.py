@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,7 @@ from bridge.appstoreconnect.enrichment import Enricher
 from bridge.appstoreconnect.reconcile_job import ReconcileJob
 from bridge.config import Settings
 from bridge.delivery.context import ContextBuilder
+from bridge.delivery.credential_watch import APP_STORE_CONNECT, CredentialWatch, WatchedSender
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
@@ -51,6 +53,8 @@ class Services:
         # webhooks or deliver, and `db upgrade`; commands that read do not.
         self.create = create
         logs.hide(routes.secrets)  # what ${VAR} put in targets never reaches a log line
+        # A source that never sent anything is silent since this process started.
+        self.started_at = time.time()
 
     @cached_property
     def store(self) -> Store:
@@ -60,6 +64,11 @@ class Services:
         return open_store(
             settings.database_url, pool_size=settings.db_pool_size, create=self.create
         )
+
+    @cached_property
+    def credentials(self) -> CredentialWatch:
+        """How GitHub and App Store Connect take bridge's credentials (kept in the store)."""
+        return CredentialWatch(self.store)
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -135,7 +144,15 @@ class Services:
     @cached_property
     def contexts(self) -> ContextBuilder:
         """What each delivery's templates see: one builder for sending and previewing."""
-        enricher = Enricher(self.asc, self.store)
+        watch = self.credentials
+
+        def on_key(refused: str | None) -> None:
+            if refused is None:
+                watch.accepted(APP_STORE_CONNECT)
+            else:
+                watch.refused(APP_STORE_CONNECT, refused)
+
+        enricher = Enricher(self.asc, self.store, on_key=on_key)
         return ContextBuilder(facts=self.store, routes=self.routes, enricher=enricher)
 
     @cached_property
@@ -163,7 +180,7 @@ class Services:
         return Dispatcher(
             store=self.store,
             routes=self.routes,
-            sender=self.github,
+            sender=WatchedSender(self.github, self.credentials) if self.github else None,
             settings=self.settings,
             contexts=self.contexts,
             metrics=self.metrics,

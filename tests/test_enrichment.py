@@ -153,6 +153,8 @@ def test_a_failed_upload_reaches_github_with_apple_error_codes(
             }
         ],
         "warnings": [],
+        "fetched_at": "1970-01-12T13:46:40Z",  # the harness's clock
+        "state_changed_since_event": False,
     }
     assert [r.path for r in fake_asc.requests] == [FAILED_UPLOAD]
     assert fake_asc.auth_failures == []
@@ -171,6 +173,8 @@ def test_a_live_version_carries_its_version_string_and_build_number_fetched_once
         "build_number": "42",
         "platform": "IOS",
         "state": "READY_FOR_DISTRIBUTION",
+        "fetched_at": "1970-01-12T13:46:40Z",
+        "state_changed_since_event": False,
     }
     workflow = by_path["/repos/acme/ios/actions/workflows/tag.yml/dispatches"].json
     assert workflow["inputs"] == {"version": "1.101.0", "build": "42", "summary": "1.101.0 (42)"}

@@ -108,6 +108,7 @@ def test_a_crash_report_carries_version_build_and_the_top_of_its_crash_log(
     harness.receive(CRASH)
     assert harness.dispatcher.run_once() == 1
     details = sent_details(fake_github)
+    assert details.pop("fetched_at").endswith("Z")  # when the details were fetched (UTC)
     assert details == {
         "kind": "crash",
         "version": "2.3.0",

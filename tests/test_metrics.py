@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.app import bridge, close_app, make_app
+from tests.support.metrics import Samples, parse, value
 from tests.support.samples import PGYER_TOKEN, sample, signed
 from tests.support.servers import Server, free_port
 
@@ -25,21 +25,6 @@ ADMIN_TOKEN = "admin-token-0123456789"
 BUILD = sample("appstoreconnect/build-upload-complete.json")
 READY = sample("appstoreconnect/app-version-ready-for-distribution.json")
 REJECTED = sample("appstoreconnect/app-version-rejected.json")
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def parse(text: str) -> Samples:
-    """``{(name, sorted labels): value}`` for every sample."""
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 @pytest.fixture

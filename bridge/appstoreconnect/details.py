@@ -18,6 +18,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+# When the details were fetched (ISO 8601, UTC): they describe the resource then.
+FETCHED_AT = "fetched_at"
+# In the summary when the event has a new state: True when the fetched resource's state is
+# another one (it moved on between the event and the fetch), False when it is the same.
+STATE_CHANGED = "state_changed_since_event"
 FEEDBACK = frozenset({"betaFeedbackCrashSubmissions", "betaFeedbackScreenshotSubmissions"})
 # The summary's bounds (GitHub: the whole client_payload < 64 KB): one string, one list, all.
 MAX_TEXT = 2000
@@ -33,18 +38,32 @@ def template_details(found: Mapping[str, Any] | None) -> dict[str, Any]:
     details = dict(found.get("attributes") or {})
     if "build" in found:
         details["build"] = found["build"]
+    if FETCHED_AT in found:
+        details[FETCHED_AT] = found[FETCHED_AT]
     return details
 
 
-def summary(found: Mapping[str, Any]) -> dict[str, Any]:
+def summary(found: Mapping[str, Any], *, event_state: str | None = None) -> dict[str, Any]:
     """The compact ``details`` of the standard payload: at most SUMMARY_BYTES of JSON, with
     strings and lists cut shorter the longer they are, so the dispatch stays within GitHub's
-    64 KB whatever Apple returns."""
+    64 KB whatever Apple returns. With ``fetched_at``, and with ``event_state`` (the event's
+    new state) ``state_changed_since_event`` when the resource has a state to compare."""
     for text, items in ((MAX_TEXT, MAX_ITEMS), (500, 5), (120, 1)):
-        result = _summary(found, text, items)
+        result = _with_time(found, _summary(found, text, items), event_state)
         if len(json.dumps(result, ensure_ascii=False).encode()) <= SUMMARY_BYTES:
             return result
     return {k: v for k, v in result.items() if not isinstance(v, list | dict)}
+
+
+def _with_time(
+    found: Mapping[str, Any], result: dict[str, Any], event_state: str | None
+) -> dict[str, Any]:
+    if isinstance(found.get(FETCHED_AT), str):
+        result[FETCHED_AT] = found[FETCHED_AT]
+    fetched_state = result.get("state")
+    if event_state is not None and isinstance(fetched_state, str):
+        result[STATE_CHANGED] = fetched_state != event_state
+    return result
 
 
 def _summary(found: Mapping[str, Any], text: int, items: int) -> dict[str, Any]:

@@ -17,10 +17,11 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.appstoreconnect.client import AscClient
-from bridge.appstoreconnect.details import FEEDBACK
+from bridge.appstoreconnect.details import FEEDBACK, FETCHED_AT
 from bridge.appstoreconnect.errors import (
     AscAuthError,
     AscError,
@@ -46,11 +47,19 @@ class Enricher:
     wins, so every route of an event sends the same details."""
 
     def __init__(
-        self, client: AscClient | None, facts: EventFacts, *, clock: Callable[[], float] = time.time
+        self,
+        client: AscClient | None,
+        facts: EventFacts,
+        *,
+        clock: Callable[[], float] = time.time,
+        on_key: Callable[[str | None], None] | None = None,
     ) -> None:
+        """``on_key`` is told how App Store Connect took the key: None (accepted) or why it
+        refused it (401/403)."""
         self.client = client
         self.facts = facts
         self.clock = clock
+        self.on_key = on_key
         self._locks = tuple(threading.Lock() for _ in range(_LOCKS))
         # App Store Connect answered 429 with Retry-After: no request before this time (the
         # limit is per key and hour: every delivery asking on its own would only prolong it).
@@ -80,12 +89,24 @@ class Enricher:
             message = f"rate limited: App Store Connect asked to wait {wait:.0f} s more"
             raise AscTransientError(message, status=429, retry_after=wait)
         try:
-            return Details(data=fetch(self.client, event.instance))
+            found = fetch(self.client, event.instance)
+            # Details describe the resource when they were fetched, not when the event
+            # happened: say when (details.py flags a state that moved on since).
+            found[FETCHED_AT] = (
+                datetime.fromtimestamp(self.clock(), UTC)
+                .isoformat(timespec="seconds")
+                .replace("+00:00", "Z")
+            )
+            if self.on_key is not None:
+                self.on_key(None)
+            return Details(data=found)
         except AscTransientError as exc:
             if exc.status == 429 and exc.retry_after:
                 self._paused_until = max(self._paused_until, self.clock() + exc.retry_after)
             raise
         except AscAuthError as exc:  # every event will fail so: say it where operators look
+            if self.on_key is not None:
+                self.on_key(exc.message)
             log.error("delivering without App Store Connect details: %s: %s", KEY_REFUSED, exc)
             return Details(error=f"{KEY_REFUSED} ({exc.status}): {exc.message}")
         except AscError as exc:  # gone, invalid: deliver without details

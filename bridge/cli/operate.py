@@ -167,6 +167,8 @@ def _text(record: EventRecord, review: ReviewTimes | None) -> str:
         status = f" HTTP {d.last_status}" if d.last_status else ""
         detail = f" — {d.last_error}" if d.last_error else ""
         link = f" {d.run_url}" if d.run_url else ""
+        if d.run_status:
+            link += f" run={d.run_conclusion or d.run_status}"
         lines.append(
             f"    {d.state:<9} {d.route}  attempts={d.attempts}{status}{link}{detail}  [{d.id}]"
         )

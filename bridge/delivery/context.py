@@ -29,10 +29,13 @@ class DeliveryContext:
     enriched: bool = False  # the route asked for App Store Connect details
     details: Mapping[str, Any] | None = None  # the fetched resource (enrichment.fetch)
     review: Mapping[str, Any] | None = None  # ReviewTimes.as_dict(), when in a review cycle
+    event_state: str | None = None  # the event's new_state, compared with the fetched one
 
     def standard_details(self) -> dict[str, Any] | None:
         """``details`` of the standard payload: the compact resource facts and ``review``."""
-        found = summary(self.details) if self.details is not None else {}
+        found = (
+            summary(self.details, event_state=self.event_state) if self.details is not None else {}
+        )
         if self.review is not None:
             found["review"] = dict(self.review)
         return found or None
@@ -103,4 +106,5 @@ class ContextBuilder:
             enriched=enriched,
             details=details.data if details is not None and enriched else None,
             review=review.as_dict() if review is not None else None,
+            event_state=event.new_state,
         )

@@ -18,10 +18,11 @@ from typing import Protocol
 
 from bridge.appstoreconnect.errors import AscTransientError
 from bridge.config import Settings
-from bridge.delivery.backoff import retry_delay
+from bridge.delivery.backoff import next_attempt
 from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.delivery.github import DispatchResult
+from bridge.delivery.leases import LeaseLostError, fence, wait_keeping_leases
 from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD, OutageBreaker
 from bridge.delivery.outgoing import render
 from bridge.errors import PermanentSendError, RenderError, StoreUnavailableError, TransientSendError
@@ -158,45 +159,53 @@ class Dispatcher:
         now = self.clock()
         if self._paused_until > now or self._stop.is_set():
             return 0
+        lease = self.settings.lease_seconds
         claims = self.store.claim_due(
             owner=self.owner,
             now=now,
-            lease=self.settings.lease_seconds,
+            lease=lease,
             limit=1 if self.in_outage else self.settings.dispatch_concurrency,
         )
-        for _ in self._pool.map(self._attempt, claims):
-            pass
+        running = {self._pool.submit(self._attempt, claim): claim for claim in claims}
+        wait_keeping_leases(self.store, running, lease=lease, clock=self.clock)
         return len(claims)
 
     def _attempt(self, claim: Claim) -> None:
         started = self.clock()
         t0 = time.perf_counter()
-        result = self._send(claim, started)
-        extra = {
+        extra: dict[str, object] = {
             "event_id": claim.event.id,
             "source": claim.event.source,
             "route": claim.route,
             "delivery_id": claim.delivery_id,
             "attempt": claim.attempts + 1,
-            "status": result.status,
         }
-        result = _with_duration(result, (time.perf_counter() - t0) * 1000)
+        try:
+            result = self._send(claim, started)
+        except LeaseLostError:
+            # Its lease ran out and another claim holds the delivery (or it was replayed):
+            # that one sends it; recording nothing here keeps its history true.
+            log.warning("lease lost before sending: not sent, no attempt recorded", extra=extra)
+            return
+        extra["status"] = result.status
+        result = replace(result, duration_ms=round((time.perf_counter() - t0) * 1000, 3))
         if result.request is not None and result.request.get("kind") != "notify":
             pause = self._outage.track(result)  # GitHub was asked (not a chat, not a failure)
             if pause is not None:
                 self._paused_until = max(self._paused_until, started + pause)
-        if not self.store.finish(claim.delivery_id, owner=self.owner, result=result):
+        if not self.store.finish(claim.delivery_id, owner=claim.lease_owner, result=result):
             log.warning("lease lost before the attempt was recorded", extra=extra)
         elif result.outcome == "failed" and self.alerter is not None:
             event, reason = claim.event, result.message or f"HTTP {result.status}"
             failed = FailedDelivery(claim.route, event.source, event.id, event.type, reason)
             alert_failed(self.alerter, replace(failed, delivery_id=claim.delivery_id))
         if self.metrics is not None:
-            self.metrics.observe_attempt(result.outcome, result.duration_ms / 1000)
-            if result.request is not None and result.request.get("kind") == "notify":
-                self.metrics.observe_notify(str(result.request["target_kind"]), result.outcome)
+            self.metrics.observe_result(result)
         level = logging.WARNING if result.outcome in ("retry", "failed") else logging.INFO
-        log.log(level, "delivery %s: %s", result.outcome, result.message or "", extra=extra)
+        # A failed delivery no longer holds back later ones of its instance (claim_due): say so.
+        released = result.outcome == "failed" and claim.event.instance is not None
+        message = (result.message or "") + (" (later ones go out without it)" if released else "")
+        log.log(level, "delivery %s: %s", result.outcome, message, extra=extra)
 
     @property
     def in_outage(self) -> bool:
@@ -239,6 +248,7 @@ class Dispatcher:
         sent = request.as_dict()
         if (self.notifier if isinstance(request, NotifyRequest) else self.sender) is None:
             return AttemptResult("dry_run", started, 0.0, message="dry run: not sent", request=sent)
+        fence(self.store, claim, until=self.clock() + self.settings.lease_seconds)
         try:
             answer = self._deliver(claim, request)
         except PermanentSendError as exc:
@@ -280,20 +290,10 @@ class Dispatcher:
         sent: dict[str, object] | None,
         retry_after: float | None,
     ) -> AttemptResult:
-        failed = claim.attempts + 1
-        delay = retry_delay(failed, cap=self.settings.retry_max_delay, retry_after=retry_after)
         github = sent is not None and sent.get("kind") != "notify"  # a chat's 429 is its own
         if retry_after is not None and status in (403, 429) and github:
             self._paused_until = max(self._paused_until, started + retry_after)
-        next_at = started + delay
-        if next_at - claim.queued_at > self.settings.retry_horizon:
-            hours = self.settings.retry_horizon / 3600
-            return AttemptResult(
-                "failed", started, 0.0, status,
-                f"gave up after {failed} attempts over {hours:g} h; last error: {message}", sent,
-            )  # fmt: skip
-        return AttemptResult("retry", started, 0.0, status, message, sent, next_attempt_at=next_at)
-
-
-def _with_duration(result: AttemptResult, duration_ms: float) -> AttemptResult:
-    return replace(result, duration_ms=round(duration_ms, 3))
+        return next_attempt(
+            claim, self.settings, started=started, status=status, message=message, sent=sent,
+            retry_after=retry_after,
+        )  # fmt: skip

@@ -147,7 +147,7 @@ class GitHubClient:
             body = {k: v for k, v in body.items() if k != RUN_DETAILS}
             status, headers, text = self._post(session, request, body, what)
         if 200 <= status < 300:
-            return dispatch_result(status, text)
+            return dispatch_result(status, text, headers)
         error = http_error(
             what,
             status,

@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -30,6 +30,8 @@ class DispatchResult:
     run_id: int | None = None  # workflow_run_id
     run_url: str | None = None  # html_url of the run (for humans)
     response: str = ""  # short text of GitHub's answer, for the delivery log
+    # When the token that sent it expires (epoch seconds), when GitHub says so.
+    token_expires_at: float | None = None
 
 
 class GitHubError(SendError):
@@ -151,7 +153,29 @@ def parse_body(text: str) -> Any:
         return text.strip()
 
 
-def dispatch_result(status: int, text: str) -> DispatchResult:
+# https://docs.github.com/en/rest/authentication/authenticating-to-the-rest-api: requests made
+# with a token that expires answer with its expiry, e.g. "2026-08-26 09:01:00 UTC".
+TOKEN_EXPIRATION_HEADER = "github-authentication-token-expiration"  # noqa: S105 (a header name)
+
+
+def token_expiration(headers: Mapping[str, Any] | None) -> float | None:
+    """The token's expiry from GitHub's answer headers (any case), as epoch seconds; None when
+    absent or unreadable."""
+    for name, value in (headers or {}).items():
+        if name.lower() == TOKEN_EXPIRATION_HEADER and isinstance(value, str):
+            text = value.strip().replace(" UTC", " +0000")
+            for form in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S"):
+                try:
+                    parsed = datetime.strptime(text, form)
+                except ValueError:
+                    continue
+                return parsed.replace(tzinfo=parsed.tzinfo or UTC).timestamp()
+    return None
+
+
+def dispatch_result(
+    status: int, text: str, headers: Mapping[str, Any] | None = None
+) -> DispatchResult:
     data = parse_body(text)
     run_id = run_url = None
     if isinstance(data, dict):
@@ -166,7 +190,7 @@ def dispatch_result(status: int, text: str) -> DispatchResult:
     response = f"{status} {reason}".strip()
     if text.strip():
         response += f": {text.strip()}"
-    return DispatchResult(status, run_id, run_url, truncate(response))
+    return DispatchResult(status, run_id, run_url, truncate(response), token_expiration(headers))
 
 
 def truncate(text: str, limit: int = MAX_MESSAGE) -> str:

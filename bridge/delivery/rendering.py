@@ -72,7 +72,11 @@ def template_variables(
         "payload": event.payload,
         "delivery": {"id": delivery_id, "route": route.name},
         "details": template_details(context.details),
-        "summary": summary(context.details) if context.details is not None else {},
+        "summary": (
+            summary(context.details, event_state=event.new_state)
+            if context.details is not None
+            else {}
+        ),
     }
 
 

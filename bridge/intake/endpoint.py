@@ -14,6 +14,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 
 from bridge.errors import StoreUnavailableError, UnknownSourceError
 from bridge.intake.ingest import ingest
+from bridge.intake.runs import follow
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
 
@@ -29,14 +30,14 @@ def receive(source: str) -> tuple[Response, int]:
         raise UnknownSourceError(f"unknown source {source!r}")
     provider = PROVIDERS[configured.provider]
     body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly
-    provider.authenticate(
-        body,
-        headers={k.lower(): v for k, v in request.headers.items()},
-        query=request.args.to_dict(),
-        secrets=configured.secrets,
-    )
-    ingested = ingest(services.store, services.routes, source, body, now=time.time())
+    secrets = configured.secrets
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    provider.authenticate(body, headers=headers, query=request.args.to_dict(), secrets=secrets)
+    now = time.time()
+    ingested = ingest(services.store, services.routes, source, body, now=now, headers=headers)
     event, routes = ingested.event, list(ingested.routes)
+    # A workflow_run reports on a run bridge started (also when redelivered: idempotent).
+    follow(services.store, event, now=now, metrics=services.metrics, alerter=services.alerter)
     extra = {"source": source, "event_id": event.id}
     if ingested.duplicate:
         log.info("duplicate %s ignored", event.type, extra=extra)

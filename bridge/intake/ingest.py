@@ -8,6 +8,7 @@ Dedupe on ``(source, event id)`` makes taking the same event in twice harmless.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bridge.events import Event
@@ -25,16 +26,26 @@ class Ingested:
 
 
 def ingest(
-    store: EventIntake, routes: RoutesConfig, source: str, body: bytes, *, now: float
+    store: EventIntake,
+    routes: RoutesConfig,
+    source: str,
+    body: bytes,
+    *,
+    now: float,
+    headers: Mapping[str, str] | None = None,
 ) -> Ingested:
-    """Parse ``body`` as ``source``'s provider sends it and store it with its deliveries.
+    """Parse ``body`` (with the request's lower-case ``headers``) as ``source``'s provider
+    sends it and store it with its deliveries.
     Raises PayloadError (not an event), StoreUnavailableError."""
-    return record(store, routes, parse(routes, source, body), body, now=now)
+    return record(store, routes, parse(routes, source, body, headers=headers), body, now=now)
 
 
-def parse(routes: RoutesConfig, source: str, body: bytes) -> Event:
+def parse(
+    routes: RoutesConfig, source: str, body: bytes, *, headers: Mapping[str, str] | None = None
+) -> Event:
     """``body`` as ``source``'s provider sends it. Raises PayloadError (not an event)."""
-    return PROVIDERS[routes.sources[source].provider].parse(body, source=source)
+    provider = PROVIDERS[routes.sources[source].provider]
+    return provider.parse(body, source=source, headers=headers)
 
 
 def record(

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from bridge.events import Event
-from bridge.providers import appstoreconnect, pgyer
+from bridge.providers import appstoreconnect, github, pgyer
 
 
 class Provider(Protocol):
@@ -46,8 +46,10 @@ class Provider(Protocol):
         """Raise SignatureError unless the request is authentic. ``headers`` keys are
         lower-case (HTTP header names are case-insensitive)."""
 
-    def parse(self, body: bytes, *, source: str) -> Event:
-        """Raise PayloadError unless ``body`` is an event of this provider."""
+    def parse(self, body: bytes, *, source: str, headers: Mapping[str, str] | None = None) -> Event:
+        """Raise PayloadError unless ``body`` is an event of this provider. ``headers``
+        (lower-case names) as received, when there was a request: GitHub names its events
+        in a header; a body alone (simulations, reconcile) is parsed without them."""
 
     def credentials(self, body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str]]:
         """Headers and query parameters that authenticate ``body`` (for ``bridge send``)."""
@@ -56,4 +58,5 @@ class Provider(Protocol):
 PROVIDERS: Mapping[str, Provider] = {
     appstoreconnect.NAME: appstoreconnect,
     pgyer.NAME: pgyer,
+    github.NAME: github,
 }

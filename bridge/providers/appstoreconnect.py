@@ -127,7 +127,7 @@ def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str
     return {APPLE_SIGNATURE_HEADER: apple_signature(body, secret)}, {}
 
 
-def parse(body: bytes, *, source: str) -> Event:
+def parse(body: bytes, *, source: str, headers: Mapping[str, str] | None = None) -> Event:
     """Normalize an App Store Connect webhook body. Unknown event types are kept as they are.
 
     Raises PayloadError when the body is not a JSON object with ``data.type`` and ``data.id``.

@@ -59,7 +59,7 @@ def credentials(body: bytes, secret: str) -> tuple[dict[str, str], dict[str, str
     return {}, {TOKEN_PARAM: secret}
 
 
-def parse(body: bytes, *, source: str) -> Event:
+def parse(body: bytes, *, source: str, headers: Mapping[str, str] | None = None) -> Event:
     """Normalize a Pgyer webhook body.
 
     The event id is the payload's own ``id`` when present, else a SHA-256 of the payload in

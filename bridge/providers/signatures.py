@@ -65,3 +65,42 @@ def verify_token(given: str | None, *, tokens: Sequence[str], name: str = "token
     matches = [hmac.compare_digest(given_bytes, t.encode()) for t in tokens]
     if not any(matches):
         raise SignatureError(f"wrong '{name}' query parameter")
+
+
+# https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
+# X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body, keyed by the webhook secret>
+GITHUB_SIGNATURE_HEADER = "X-Hub-Signature-256"
+GITHUB_SIGNATURE_PREFIX = "sha256="
+
+
+def github_signature(body: bytes, secret: str) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub sends for ``body`` signed with ``secret``."""
+    return GITHUB_SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_github(body: bytes, *, header: str | None, secrets: Sequence[str]) -> None:
+    """Check ``X-Hub-Signature-256`` against every configured secret (several while rotating).
+
+    Raises SignatureError when the header is missing, malformed, or matches no secret;
+    also when ``secrets`` is empty (fail closed). The older SHA-1 ``X-Hub-Signature`` is
+    never accepted.
+    """
+    if not secrets:
+        raise SignatureError("no webhook secret is configured for this source")
+    if not header:
+        raise SignatureError(f"missing {GITHUB_SIGNATURE_HEADER} header")
+    prefix, given = header[: len(GITHUB_SIGNATURE_PREFIX)], header[len(GITHUB_SIGNATURE_PREFIX) :]
+    if prefix.lower() != GITHUB_SIGNATURE_PREFIX:
+        raise SignatureError(
+            f"{GITHUB_SIGNATURE_HEADER} must start with '{GITHUB_SIGNATURE_PREFIX}'"
+        )
+    given_bytes = given.strip().lower().encode("ascii", "replace")
+    # Every secret is compared, in constant time, whichever matches.
+    matches = [
+        hmac.compare_digest(
+            given_bytes, hmac.new(s.encode(), body, hashlib.sha256).hexdigest().encode()
+        )
+        for s in secrets
+    ]
+    if not any(matches):
+        raise SignatureError(f"{GITHUB_SIGNATURE_HEADER} does not match the request body")

@@ -84,9 +84,11 @@ def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
         return  # the schema reports it (and a list or mapping is no key to look up)
     one, many = PROVIDERS[provider].CREDENTIAL_KEYS
     article = "an" if provider[0] in "aeiou" else "a"
+    reported = {one, many}  # each foreign key once, naming the first provider it is for
     for other, other_provider in PROVIDERS.items():
         for key in other_provider.CREDENTIAL_KEYS if other != provider else ():
-            if key in source:
+            if key in source and key not in reported:
+                reported.add(key)
                 takes = f"{article} {provider} source takes `{one}` or `{many}`"
                 report.problem((*here, key), f"`{key}` is for {other} sources; {takes}")
     if provider != appstoreconnect.NAME:

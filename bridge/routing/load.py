@@ -89,9 +89,11 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
     for name, raw in data["sources"].items():
         one, many = PROVIDERS[raw["provider"]].CREDENTIAL_KEYS
         secrets = (raw[one],) if one in raw else tuple(raw[many])
+        silent = raw.get("silent_after")
         sources[name] = Source(
-            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id")
-        )
+            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id"),
+            parse_duration(silent, name=f"{name}.silent_after") if silent else None,
+        )  # fmt: skip
     routes = []
     for raw in data.get("routes") or ():
         events = _as_set(raw["event"])

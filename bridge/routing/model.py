@@ -21,6 +21,7 @@ class Source:
     secrets: tuple[str, ...]  # under the provider's CREDENTIAL_KEYS, in order; never empty
     enrich: bool = False  # fetch each event's resource from the App Store Connect API
     webhook_id: str | None = None  # the App Store Connect webhook posting here (reconcile)
+    silent_after: float | None = None  # seconds without an event before it is reported
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,14 @@ from __future__ import annotations
 from bridge.errors import ConfigError
 from bridge.store.postgres import PostgresStore, is_postgres_url
 from bridge.store.protocols import (
+    CredentialHealth,
     EventFacts,
     EventIntake,
     EventLog,
     EventLookup,
     JobLeases,
     Outbox,
+    RunTracking,
     Store,
     StuckDeliveries,
 )
@@ -33,6 +35,7 @@ from bridge.store.records import (
     AttemptRecord,
     AttemptResult,
     Claim,
+    CredentialState,
     DeliveryRecord,
     DeliveryState,
     Details,
@@ -42,6 +45,8 @@ from bridge.store.records import (
     EventRecord,
     OutboxStats,
     Recorded,
+    RunReport,
+    RunUpdate,
     StateChange,
     StuckDelivery,
 )
@@ -52,6 +57,8 @@ __all__ = [
     "AttemptRecord",
     "AttemptResult",
     "Claim",
+    "CredentialHealth",
+    "CredentialState",
     "DeliveryRecord",
     "DeliveryState",
     "Details",
@@ -67,6 +74,9 @@ __all__ = [
     "Outbox",
     "OutboxStats",
     "Recorded",
+    "RunReport",
+    "RunTracking",
+    "RunUpdate",
     "StateChange",
     "Store",
     "StuckDeliveries",

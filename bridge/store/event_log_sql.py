@@ -56,6 +56,16 @@ class EventLogSQL(SQLStoreBase):
             [*params, limit],
         )
 
+    def last_received_at(self, source: str) -> float | None:
+        with self._tx(write=False) as cur:
+            # The newest event of the source by the (source, pk) index: no scan.
+            cur.execute(
+                "SELECT received_at FROM events WHERE source = ? ORDER BY pk DESC LIMIT 1",
+                (source,),
+            )
+            row = cur.fetchone()
+        return float(row["received_at"]) if row is not None else None
+
     def events_by_id(self, event_id: str, *, source: str | None = None) -> list[EventRecord]:
         sql = f"SELECT {_EVENT_COLUMNS} FROM events e WHERE e.event_id = ?"
         params: list[Any] = [event_id]
@@ -175,7 +185,8 @@ class EventLogSQL(SQLStoreBase):
                 marks = ",".join("?" * len(pks))
                 cur.execute(
                     "SELECT event_pk, id, route, state, attempts, next_attempt_at, last_status,"
-                    f" last_error, run_url, request FROM deliveries WHERE event_pk IN ({marks})"
+                    " last_error, run_url, run_status, run_conclusion, request"
+                    f" FROM deliveries WHERE event_pk IN ({marks})"
                     f" ORDER BY {self._delivery_order}",
                     pks,
                 )

@@ -79,6 +79,32 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: when a delivery was announced as stuck (alerts.stuck), so it is announced once.
     ("ALTER TABLE deliveries ADD COLUMN stuck_alerted_at REAL",),
+    # 5: how the workflow run a delivery started went (GitHub's workflow_run webhooks),
+    # found by run id.
+    (
+        "ALTER TABLE deliveries ADD COLUMN run_status TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_conclusion TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_attempt INTEGER",
+        "ALTER TABLE deliveries ADD COLUMN run_updated_at REAL",
+        "CREATE INDEX deliveries_run ON deliveries (run_id)",
+    ),
+    # 6: an instance's deliveries of one route go out in the order its events happened
+    # (the provider's timestamp; when it sent none, when bridge received it).
+    (
+        "ALTER TABLE events ADD COLUMN occurred_at REAL",
+        "UPDATE events SET occurred_at = received_at",
+    ),
+    # 7: how the credentials bridge uses are doing (GitHub, App Store Connect): when they were
+    # last accepted, last refused and why, and when a GitHub token expires.
+    (
+        """CREATE TABLE credentials (
+            name TEXT PRIMARY KEY,
+            accepted_at REAL,
+            refused_at REAL,
+            refused_reason TEXT,
+            expires_at REAL
+        )""",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -157,4 +183,30 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # 4: when a delivery was announced as stuck (alerts.stuck), so it is announced once.
     ("ALTER TABLE deliveries ADD COLUMN stuck_alerted_at DOUBLE PRECISION",),
+    # 5: how the workflow run a delivery started went (GitHub's workflow_run webhooks),
+    # found by run id.
+    (
+        "ALTER TABLE deliveries ADD COLUMN run_status TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_conclusion TEXT",
+        "ALTER TABLE deliveries ADD COLUMN run_attempt INTEGER",
+        "ALTER TABLE deliveries ADD COLUMN run_updated_at DOUBLE PRECISION",
+        "CREATE INDEX deliveries_run ON deliveries (run_id)",
+    ),
+    # 6: an instance's deliveries of one route go out in the order its events happened
+    # (the provider's timestamp; when it sent none, when bridge received it).
+    (
+        "ALTER TABLE events ADD COLUMN occurred_at DOUBLE PRECISION",
+        "UPDATE events SET occurred_at = received_at",
+    ),
+    # 7: how the credentials bridge uses are doing (GitHub, App Store Connect): when they were
+    # last accepted, last refused and why, and when a GitHub token expires.
+    (
+        """CREATE TABLE credentials (
+            name TEXT PRIMARY KEY,
+            accepted_at DOUBLE PRECISION,
+            refused_at DOUBLE PRECISION,
+            refused_reason TEXT,
+            expires_at DOUBLE PRECISION
+        )""",
+    ),
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from bridge.events import Event
@@ -34,13 +35,14 @@ class OutboxSQL(SQLStoreBase):
         # key waits for the first transaction, then inserts nothing and returns no row.
         cur.execute(
             "INSERT INTO events (source, event_id, provider, type, old_state, new_state,"
-            " instance_type, instance_id, timestamp, body, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " instance_type, instance_id, timestamp, body, received_at, occurred_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, event_id) DO NOTHING RETURNING pk",
             (
                 event.source, event.id, event.provider, event.type, event.old_state,
                 event.new_state, instance.type if instance else None,
                 instance.id if instance else None, event.timestamp, body, now,
+                occurred_at(event.timestamp, now),
             ),
         )  # fmt: skip
         inserted = cur.fetchone()
@@ -64,8 +66,7 @@ class OutboxSQL(SQLStoreBase):
                 " e.event_id, e.old_state, e.new_state, e.instance_type, e.instance_id,"
                 " e.timestamp, e.body, e.details, e.details_error"
                 " FROM deliveries d JOIN events e ON e.pk = d.event_pk"
-                " WHERE d.state = 'pending' AND d.next_attempt_at <= ?"
-                " AND (d.lease_until IS NULL OR d.lease_until < ?)"
+                f" WHERE {_DUE} AND {_IN_TURN}"
                 f" ORDER BY d.next_attempt_at LIMIT ?{self._lock_claimed}",
                 (now, now, limit),
             )
@@ -75,7 +76,22 @@ class OutboxSQL(SQLStoreBase):
                     "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
                     [(owner, now + lease, row["id"]) for row in rows],
                 )
-        return [claim_from_row(row) for row in rows]
+        return [claim_from_row(row, owner) for row in rows]
+
+    def extend_leases(self, leases: Sequence[tuple[str, str]], *, until: float) -> set[str]:
+        held: set[str] = set()
+        if not leases:
+            return held
+        with self._tx() as cur:
+            for delivery_id, lease_owner in leases:
+                cur.execute(
+                    "UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_owner = ?"
+                    " AND state = 'pending'",
+                    (until, delivery_id, lease_owner),
+                )
+                if cur.rowcount == 1:
+                    held.add(delivery_id)
+        return held
 
     def finish(self, delivery_id: str, *, owner: str, result: AttemptResult) -> bool:
         state = {"delivered": "delivered", "retry": "pending", "failed": "failed"}.get(
@@ -99,6 +115,8 @@ class OutboxSQL(SQLStoreBase):
             cur.execute(
                 "UPDATE deliveries SET state = ?, attempts = ?, last_status = ?,"
                 " last_error = ?, request = COALESCE(?, request), run_id = ?, run_url = ?,"
+                # a new attempt starts a new run: reports of an earlier one no longer apply
+                " run_status = NULL, run_conclusion = NULL, run_attempt = NULL,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), finished_at = ?,"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
                 (
@@ -113,9 +131,12 @@ class OutboxSQL(SQLStoreBase):
 
     def next_due_at(self) -> float | None:
         with self._tx(write=False) as cur:
+            # Deliveries waiting for an earlier one of their instance are not due: the
+            # earlier one's own time counts for them.
             cur.execute(
-                f"SELECT MIN({self._greatest}(next_attempt_at, COALESCE(lease_until, 0)))"
-                " AS due FROM deliveries WHERE state = 'pending'"
+                f"SELECT MIN({self._greatest}(d.next_attempt_at, COALESCE(d.lease_until, 0)))"
+                f" AS due FROM deliveries d JOIN events e ON e.pk = d.event_pk"
+                f" WHERE d.state = 'pending' AND {_IN_TURN}"
             )
             row = cur.fetchone()
         return float(row["due"]) if row and row["due"] is not None else None
@@ -176,6 +197,36 @@ class OutboxSQL(SQLStoreBase):
                 (now, now, *params),
             )
             return cur.rowcount
+
+
+# A pending delivery whose lease (if any) has run out, due now.
+_DUE = (
+    "d.state = 'pending' AND d.next_attempt_at <= ?"
+    " AND (d.lease_until IS NULL OR d.lease_until < ?)"
+)
+# Deliveries of one route about one instance (a version, a build upload) go out in the order
+# their events happened: none while an earlier one is pending, waiting for a retry or in
+# flight. One that failed for good no longer holds the later ones back.
+_IN_TURN = (
+    "NOT EXISTS (SELECT 1 FROM events e2 JOIN deliveries d2 ON d2.event_pk = e2.pk"
+    " WHERE e2.instance_type = e.instance_type AND e2.instance_id = e.instance_id"
+    " AND d2.route = d.route AND d2.state = 'pending'"
+    " AND (e2.occurred_at < e.occurred_at OR (e2.occurred_at = e.occurred_at AND e2.pk < e.pk)))"
+)
+
+
+def occurred_at(timestamp: str | None, received_at: float) -> float:
+    """When an event happened, in epoch seconds: its ISO 8601 ``timestamp`` (App Store
+    Connect's, with or without fractions of a second), else when it was received."""
+    if timestamp:
+        try:
+            parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+        except ValueError:
+            return received_at
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return received_at
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

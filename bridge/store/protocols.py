@@ -13,6 +13,7 @@ from bridge.events import Event
 from bridge.store.records import (
     AttemptResult,
     Claim,
+    CredentialState,
     DeliveryState,
     Details,
     EventDetail,
@@ -21,6 +22,8 @@ from bridge.store.records import (
     EventRecord,
     OutboxStats,
     Recorded,
+    RunReport,
+    RunUpdate,
     StateChange,
     StuckDelivery,
 )
@@ -52,11 +55,19 @@ class Outbox(Protocol):
     retention period no longer keeps."""
 
     def claim_due(self, *, owner: str, now: float, lease: float, limit: int) -> list[Claim]:
-        """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner``."""
+        """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner`` (the claims'
+        ``lease_owner``). A delivery waits while an earlier delivery of its
+        route about the same instance is pending (events of one version in order)."""
+
+    def extend_leases(self, leases: Sequence[tuple[str, str]], *, until: float) -> set[str]:
+        """Extend each ``(delivery id, lease owner)`` lease to ``until`` while that claim
+        still holds it; returns the delivery ids still held (a lease taken over by another
+        claim, or a delivery replayed, is not extended)."""
 
     def finish(self, delivery_id: str, *, owner: str, result: AttemptResult) -> bool:
-        """Record an attempt and the delivery's new state. Returns False (the attempt is still
-        recorded) when ``owner`` no longer holds the lease."""
+        """Record an attempt and the delivery's new state. ``owner``: the claim's
+        ``lease_owner``. Returns False (the attempt is still recorded) when it no longer
+        holds the lease."""
 
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""
@@ -80,6 +91,9 @@ class StuckDeliveries(Protocol):
 class EventLog(EventLookup, Protocol):
     """The operators' view (the delivery log, the CLI, the metrics): stored events, their
     deliveries and attempts, the outbox's figures, and replays."""
+
+    def last_received_at(self, source: str) -> float | None:
+        """When the newest stored event of ``source`` was received; None when there is none."""
 
     def recent_events(self, *, limit: int, source: str | None = None) -> list[EventRecord]:
         """The ``limit`` newest events (of ``source`` only, when given), newest first."""
@@ -140,7 +154,39 @@ class JobLeases(Protocol):
         """Record a job run's result and free the lease."""
 
 
-class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, StuckDeliveries, Protocol):
+class RunTracking(Protocol):
+    """Following the workflow runs bridge started (GitHub's ``workflow_run`` webhooks)."""
+
+    def record_run(self, report: RunReport, *, now: float) -> RunUpdate | None:
+        """Keep ``report`` on the delivery that started the run (by run id, else by the
+        delivery id of its run-name, in the same repository); None when no delivery matches.
+        A report older than what is stored changes nothing (``changed=False``)."""
+
+
+class CredentialHealth(Protocol):
+    """How the credentials bridge uses are doing, shared by every process."""
+
+    def note_credential(
+        self, name: str, *, now: float, refused: str | None = None, expires_at: float | None = None
+    ) -> None:
+        """Record that credential ``name`` was accepted (``refused`` None; with its expiry
+        when known) or refused (with the reason) at ``now``."""
+
+    def credential_states(self) -> list[CredentialState]:
+        """Every credential noted so far, by name."""
+
+
+class Store(
+    EventIntake,
+    Outbox,
+    EventLog,
+    EventFacts,
+    JobLeases,
+    StuckDeliveries,
+    RunTracking,
+    CredentialHealth,
+    Protocol,
+):
     """The whole store, with its lifecycle: what a process opens once and hands out."""
 
     def migrate(self) -> int:

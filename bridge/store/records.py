@@ -41,6 +41,10 @@ class Claim:
     queued_at: float  # start of the retry horizon
     event: Event
     details: Details | None = None  # None: not fetched yet
+    # Who holds the lease: the owner to give finish and extend_leases. Each dispatcher has
+    # its own and waits for its attempts before claiming again, so an attempt whose lease
+    # was taken over (by another dispatcher, or a replay) no longer matches.
+    lease_owner: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,47 @@ class DeliveryRecord:
     last_error: str | None
     run_url: str | None
     request: dict[str, Any] | None
+    # How the workflow run this delivery started went, from GitHub's workflow_run webhooks:
+    # queued / in_progress / completed, and success / failure / cancelled / timed_out / …
+    run_status: str | None = None
+    run_conclusion: str | None = None
+
+
+# A completed run with one of these conclusions did not do what the delivery asked.
+FAILED_RUN_CONCLUSIONS = frozenset({"failure", "cancelled", "timed_out"})
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """What one GitHub ``workflow_run`` webhook says about a run: the run (id and attempt),
+    where it ran, how far it got, and the delivery id its run-name carries, if any."""
+
+    run_id: int
+    attempt: int
+    status: str  # requested, queued, in_progress, completed, …
+    conclusion: str | None  # set when completed: success, failure, cancelled, timed_out, …
+    url: str | None
+    repository: str | None  # "owner/name"
+    delivery_id: str | None = None  # from "[bridge <delivery id>]" in the run-name
+    workflow: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The run ended without doing its work: failure, cancelled or timed out."""
+        return self.status == "completed" and self.conclusion in FAILED_RUN_CONCLUSIONS
+
+
+@dataclass(frozen=True, slots=True)
+class RunUpdate:
+    """The delivery a run report belongs to, and whether the report changed what is stored
+    (False: an older or repeated report, e.g. ``in_progress`` after ``completed``)."""
+
+    delivery_id: str
+    route: str
+    source: str
+    event_id: str
+    changed: bool
+    event_type: str = ""  # the type of the event whose delivery started the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +179,18 @@ class EventFilter:
 class EventPage:
     events: tuple[EventRecord, ...]
     next_cursor: int | None  # ``before`` for the next, older page; None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialState:
+    """One credential bridge uses (``github``, ``appstoreconnect``), as last seen: when it was
+    accepted, when it was refused since (and why), and when it expires, when known."""
+
+    name: str
+    accepted_at: float | None
+    refused_at: float | None
+    refused_reason: str | None
+    expires_at: float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,12 +75,13 @@ def details_from_row(row: Row) -> Details | None:
     return Details(data, row["details_error"])
 
 
-def claim_from_row(row: Row) -> Claim:
+def claim_from_row(row: Row, lease_owner: str) -> Claim:
     """A claimed delivery joined with its event (columns of both)."""
     event = event_from_row(row)
     return Claim(
-        row["id"], row["route"], row["attempts"], row["queued_at"], event, details_from_row(row)
-    )
+        row["id"], row["route"], row["attempts"], row["queued_at"], event,
+        details_from_row(row), lease_owner,
+    )  # fmt: skip
 
 
 def delivery_from_row(row: Row) -> DeliveryRecord:
@@ -89,4 +90,5 @@ def delivery_from_row(row: Row) -> DeliveryRecord:
         id=row["id"], route=row["route"], state=row["state"], attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"], last_status=row["last_status"],
         last_error=row["last_error"], run_url=row["run_url"], request=request,
+        run_status=row["run_status"], run_conclusion=row["run_conclusion"],
     )  # fmt: skip

@@ -12,7 +12,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from bridge.appstoreconnect.details import summary
 from bridge.appstoreconnect.key_health import refused_key
 from bridge.appstoreconnect.review_times import stored_review
+from bridge.delivery.credential_watch import credential_warnings
 from bridge.delivery.preview import would_send
+from bridge.intake.silence import quiet_sources
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
 from bridge.store import DeliveryState, EventFilter
@@ -41,6 +43,8 @@ def deliveries() -> str:
     page = services.store.list_events(filters, limit=PAGE_SIZE, before=before)
     stats = services.store.outbox_stats(states=("pending", "failed"))
     types = sorted({t for p in PROVIDERS.values() for t in p.EVENT_TYPES})
+    now = time.time()
+    quiet = quiet_sources(services.routes, services.store, now=now, started_at=services.started_at)
     return render_template(
         "deliveries.html",
         page=page,
@@ -53,9 +57,11 @@ def deliveries() -> str:
         event_types=types,
         refresh=REFRESH_SECONDS if request.args.get("refresh") == "on" else None,
         args={k: v for k, v in request.args.items() if k != "before"},
-        now=time.time(),
+        now=now,
         dry_run=services.settings.dry_run,
         refused_key=refused_key(services.store),
+        silent=[q.describe() for q in quiet if q.silent],
+        credentials=credential_warnings(services.store.credential_states(), now=now),
     )
 
 
@@ -79,7 +85,11 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
     return render_template(
         "event.html",
         detail=detail,
-        details=summary(stored.data) if stored is not None and stored.data is not None else None,
+        details=(
+            summary(stored.data, event_state=detail.event.new_state)
+            if stored is not None and stored.data is not None
+            else None
+        ),
         review=review,
         would_send=previews,
         now=time.time(),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -17,9 +17,10 @@ from flask.typing import ResponseReturnValue
 
 from bridge.appstoreconnect.key_health import refused_key
 from bridge.errors import StoreUnavailableError
+from bridge.intake.silence import SourceQuiet, quiet_sources
 from bridge.metrics import Metrics
 from bridge.services import current_services
-from bridge.store import EventLog
+from bridge.store import CredentialHealth, CredentialState, EventLog
 from bridge.ui.auth import bearer_token, tokens_match
 from bridge.version import __version__
 
@@ -39,8 +40,15 @@ class StoreCollector:
     """Outbox gauges, read when scraped. A store outage is reported as
     ``bridge_store_up 0``, not as a failed scrape."""
 
-    def __init__(self, store: EventLog) -> None:
+    def __init__(
+        self,
+        store: EventLog,
+        quiet: Callable[[], list[SourceQuiet]] | None = None,
+        credentials: CredentialHealth | None = None,
+    ) -> None:
         self.store = store
+        self.quiet = quiet
+        self.credentials = credentials
 
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
@@ -77,14 +85,76 @@ class StoreCollector:
             "How long the longest-waiting pending delivery has been queued (0: none).",
             value=max(0.0, oldest),
         )
+        if self.quiet is not None:
+            try:
+                quiet = self.quiet()
+            except StoreUnavailableError as exc:
+                log.error("metrics: %s", exc)
+                return
+            yield from _silence(quiet)
+        if self.credentials is not None:
+            try:
+                states = self.credentials.credential_states()
+            except StoreUnavailableError as exc:
+                log.error("metrics: %s", exc)
+                return
+            yield from _credentials(states)
 
 
-def exposition(metrics: Metrics, store: EventLog) -> bytes:
-    """Every process's counters and the store's gauges, in the text format."""
+def _silence(quiet: list[SourceQuiet]) -> Iterator[Metric]:
+    from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+    seconds = GaugeMetricFamily(
+        "bridge_source_quiet_seconds",
+        "Seconds since the source's last event (sources with silent_after).",
+        labels=["source"],
+    )
+    silent = GaugeMetricFamily(
+        "bridge_source_silent",
+        "1 when the source has sent nothing for longer than its silent_after.",
+        labels=["source"],
+    )
+    for q in quiet:
+        seconds.add_metric([q.source], q.quiet_for)
+        silent.add_metric([q.source], 1 if q.silent else 0)
+    yield seconds
+    yield silent
+
+
+def _credentials(states: list[CredentialState]) -> Iterator[Metric]:
+    from prometheus_client.core import GaugeMetricFamily  # noqa: PLC0415
+
+    refused = GaugeMetricFamily(
+        "bridge_credential_refused",
+        "1 while the credential's last use was refused (github, appstoreconnect).",
+        labels=["credential"],
+    )
+    expiry = GaugeMetricFamily(
+        "bridge_credential_expires_in_seconds",
+        "Seconds until the credential expires, when GitHub says (negative: expired).",
+        labels=["credential"],
+    )
+    now = time.time()
+    for state in states:
+        refused.add_metric([state.name], 1 if state.refused_at is not None else 0)
+        if state.expires_at is not None:
+            expiry.add_metric([state.name], state.expires_at - now)
+    yield refused
+    yield expiry
+
+
+def exposition(
+    metrics: Metrics,
+    store: EventLog,
+    quiet: Callable[[], list[SourceQuiet]] | None = None,
+    credentials: CredentialHealth | None = None,
+) -> bytes:
+    """Every process's counters and the store's gauges (and ``quiet``'s, the sources with
+    ``silent_after``), in the text format."""
     from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
 
     gauges = CollectorRegistry()
-    gauges.register(StoreCollector(store))
+    gauges.register(StoreCollector(store, quiet, credentials))
     return generate_latest(metrics.counters()) + generate_latest(gauges)
 
 
@@ -115,5 +185,12 @@ def scrape() -> ResponseReturnValue:
         response = jsonify(error="unauthorized: send Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="bridge metrics"'
         return response, 401
-    body = exposition(services.metrics, services.store)
+
+    def quiet() -> list[SourceQuiet]:
+        now = time.time()
+        return quiet_sources(
+            services.routes, services.store, now=now, started_at=services.started_at
+        )
+
+    body = exposition(services.metrics, services.store, quiet, services.store)
     return Response(body, 200, {"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})

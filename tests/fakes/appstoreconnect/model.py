@@ -88,6 +88,8 @@ class AscState(FakeHTTPServer):
         self._delivery_seq = 0
         self._resources: dict[tuple[str, str], dict[str, Any]] = {}
         self._related: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # path → [(query parameters that must be given, document)], see add_listing
+        self._listings: dict[str, list[tuple[dict[str, str], dict[str, Any]]]] = {}
         self._webhooks: dict[str, Webhook] = {}
         self._deliveries: dict[str, Delivery] = {}
         self._redelivered: list[str] = []

@@ -37,6 +37,27 @@ class ResourcesPart(AscState):
                 stored = {"data": None} if rel_doc is None else json.loads(json.dumps(rel_doc))
                 self._related[(*key, name)] = stored
 
+    def add_listing(
+        self, path: str, document: Mapping[str, Any], *, query: Mapping[str, str] | None = None
+    ) -> None:
+        """Serve ``document`` at GET ``path`` (e.g. ``/v1/builds``) to requests whose query
+        has every parameter of ``query`` with that value (Apple's ``filter[…]``); other
+        requests to ``path`` get an empty list. Checked before the resource routes."""
+        doc: dict[str, Any] = json.loads(json.dumps(document))
+        with self._lock:
+            self._listings.setdefault(path, []).append((dict(query or {}), doc))
+
+    def _get_listing(self, record: RecordedRequest) -> Response | None:
+        """The listing ``add_listing`` registered for this GET, if any (see there)."""
+        with self._lock:
+            listings = list(self._listings.get(record.path, ()))
+        if not listings or record.method != "GET":
+            return None
+        for wanted, doc in listings:
+            if all(record.args.get(k) == v for k, v in wanted.items()):
+                return respond(200, copy.deepcopy(doc))
+        return respond(200, {"data": [], "links": {"self": self.url + record.path}})
+
     def load_samples(self, directory: Path = SAMPLES_DIR) -> None:
         """Serve the three ``api-*.json`` samples; the appStoreVersions one has a related
         ``build`` (id :data:`SAMPLE_BUILD_ID`, also served at ``/v1/builds/{id}``)."""

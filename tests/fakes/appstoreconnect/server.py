@@ -175,6 +175,9 @@ class FakeAppStoreConnect(ResourcesPart, WebhooksPart, DeliveriesPart):
             return error(401)
         if record.seq > self.rate_limit:
             return error(429)
+        listing = self._get_listing(record)
+        if listing is not None:
+            return listing
         for pattern, methods in self._routes:
             if (found := pattern.fullmatch(record.path)) is None:
                 continue
