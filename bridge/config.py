@@ -82,6 +82,8 @@ class Settings:
     # Run the outbox worker inside each web process (off when a separate `bridge worker` runs).
     run_dispatcher: bool = True
     max_body_bytes: int = 1024 * 1024
+    # The time a client has to send a whole request (bridge.gunicorn_worker): then 408.
+    read_timeout: float = 10.0
     retry_horizon: float = 24 * 3600.0
     retry_max_delay: float = 3600.0
     lease_seconds: float = 60.0
@@ -142,6 +144,7 @@ class Settings:
                 values[attr] = parse_bool(env[var], name=var)
         durations = {
             "github_timeout": "BRIDGE_GITHUB_TIMEOUT",
+            "read_timeout": "BRIDGE_READ_TIMEOUT",
             "retry_horizon": "BRIDGE_RETRY_HORIZON",
             "retry_max_delay": "BRIDGE_RETRY_MAX_DELAY",
             "lease_seconds": "BRIDGE_LEASE",
@@ -153,6 +156,8 @@ class Settings:
         for attr, var in durations.items():
             if env.get(var):
                 values[attr] = parse_duration(env[var], name=var)
+        if values.get("read_timeout", 1.0) <= 0:
+            raise ConfigError("BRIDGE_READ_TIMEOUT must be more than 0 (e.g. 10s)")
         if env.get("BRIDGE_MAX_BODY"):
             values["max_body_bytes"] = parse_size(env["BRIDGE_MAX_BODY"], name="BRIDGE_MAX_BODY")
         if env.get("BRIDGE_DISPATCH_CONCURRENCY"):
