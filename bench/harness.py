@@ -207,6 +207,22 @@ def start_bridge(work: Path, env: dict[str, str], *, first_event: bytes | None =
     return Process("bridge", proc, url, started)
 
 
+def start_bridge_worker_class(work: Path, env: dict[str, str], worker_class: str) -> Process:
+    """bridge under its own gunicorn configuration, but another worker class (``-k``): what
+    bridge would be with gunicorn's stock ``gthread`` or with ``gevent``."""
+    log = (work / f"bridge-{worker_class}-{env['PORT']}.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:bridge.gunicorn_conf",
+         "-k", worker_class, "bridge:create_app()"],
+        env={**env, "HOST": "127.0.0.1"}, cwd=work, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{env['PORT']}"
+    wait_http(f"{url}/healthz", accept={200})
+    return Process(f"bridge, {worker_class} worker", proc, url, started)
+
+
 def start_empty_flask(work: Path, env: dict[str, str]) -> Process:
     """bench/empty_app.py under gunicorn with bridge's gunicorn configuration."""
     log = (work / "empty-flask.log").open("wb")
