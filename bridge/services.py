@@ -28,6 +28,7 @@ from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
 from bridge.metrics import Metrics
+from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
 from bridge.store import Store, open_store
@@ -53,7 +54,10 @@ class Services:
 
     @cached_property
     def metrics(self) -> Metrics:
-        return Metrics(frozenset(self.routes.sources))
+        known = {
+            name: PROVIDERS[src.provider].EVENT_TYPES for name, src in self.routes.sources.items()
+        }
+        return Metrics(frozenset(self.routes.sources), event_types=known)
 
     @cached_property
     def github(self) -> GitHubClient | None:
