@@ -177,3 +177,44 @@ def test_a_header_section_over_64_kib_is_refused_with_431(server: Server) -> Non
             pass  # the server closed the connection while the client was still sending
         answer = _drain(sock)
     assert answer.startswith(b"HTTP/1.1 431 "), answer
+
+
+def test_a_chunked_body_over_the_limit_is_refused_and_the_connection_closed(
+    server: Server,
+) -> None:
+    body = build_event("oversize")
+    big = body + b" " * 5000  # over BRIDGE_MAX_BODY (4 KiB)
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(big[i : i + 1000]), big[i : i + 1000])
+                      for i in range(0, len(big), 1000))  # fmt: skip
+    headers = "".join(f"{k}: {v}\r\n" for k, v in signed(big).items())
+    wire = (
+        f"POST /webhooks/ios HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{headers}\r\n"
+    ).encode() + chunks  # the last chunk never comes: the server must not wait for it
+    with connect(server) as sock:
+        sock.sendall(wire)
+        answer = _drain_open(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+
+
+def test_a_chunked_body_whose_first_limit_bytes_are_signed_is_refused_not_stored(
+    server: Server,
+) -> None:
+    """Without Content-Length the body used to be cut at BRIDGE_MAX_BODY and the prefix
+    verified: a signed prefix then stored an event the sender never sent whole."""
+    prefix = build_event("signed-prefix")
+    prefix += b" " * (4096 - len(prefix))  # exactly BRIDGE_MAX_BODY: valid JSON, signed
+    body = prefix + b"trailing bytes past the limit"
+    chunks = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    headers = "".join(f"{k}: {v}\r\n" for k, v in signed(prefix).items())
+    wire = (
+        f"POST /webhooks/ios HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{headers}\r\n"
+    ).encode() + chunks
+    with connect(server) as sock:
+        sock.sendall(wire)
+        answer = _drain_open(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer
+    assert b'"error": "request body is larger than the 4096-byte limit"' in answer.replace(
+        b'":"', b'": "'
+    )
+    status, _ = server.post("/webhooks/ios", prefix, signed(prefix))
+    assert status == 202  # the prefix alone, sent as itself, was never stored

@@ -11,6 +11,7 @@ import logging
 import time
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.errors import StoreUnavailableError, UnknownSourceError
 from bridge.intake.ingest import ingest
@@ -28,7 +29,7 @@ def receive(source: str) -> tuple[Response, int]:
     if configured is None:
         raise UnknownSourceError(f"unknown source {source!r}")
     provider = PROVIDERS[configured.provider]
-    body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly
+    body = read_body(services.settings.max_body_bytes)  # the signature covers these bytes
     provider.authenticate(
         body,
         headers={k.lower(): v for k, v in request.headers.items()},
@@ -46,6 +47,29 @@ def receive(source: str) -> tuple[Response, int]:
         services.dispatcher.wake()
     log.info("accepted %s → %s", event.type, ", ".join(routes) or "(no route)", extra=extra)
     return jsonify(status="accepted", event_id=event.id, routes=routes), 202
+
+
+def read_body(limit: int) -> bytes:
+    """The raw body, or RequestEntityTooLarge (413) when it is over ``limit`` bytes.
+
+    With a Content-Length, Werkzeug refuses a declared length over the limit before reading.
+    Without one (``Transfer-Encoding: chunked``), its limited stream stops quietly at the limit
+    and the prefix would be verified as if it were the body: so read one byte more than the
+    limit, and refuse the body when that byte is there."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
 
 
 @bp.get("/healthz")
