@@ -51,7 +51,7 @@ def deliveries() -> str:
         sources=sorted(services.routes.sources),
         event_types=types,
         refresh=REFRESH_SECONDS if request.args.get("refresh") == "on" else None,
-        args={k: v for k, v in request.args.items() if k != "before"},
+        args={k: v for k, v in request.args.items() if k in LINK_KEYS and k != "before"},
         now=time.time(),
         dry_run=services.settings.dry_run,
     )
@@ -129,4 +129,13 @@ def read_filters(args: MultiDict[str, str]) -> EventFilter:
 
 
 def _positive_int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and 0 < int(text) < 2**63 else None
+    """``text`` as a cursor, or None: ASCII digits only (``"²".isdigit()`` is true, and
+    ``int("²")`` raises), at most 19 of them."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    return int(text) if 0 < int(text) < 2**63 else None
+
+
+# The query keys the log's own links carry on (no other key reaches url_for: ``_external``,
+# ``_anchor``, ``_method`` or ``_scheme`` would change the links themselves).
+LINK_KEYS = ("source", "type", "state", "q", "refresh", "before")
