@@ -14,7 +14,8 @@ gunicorn parser. A slow connection costs a socket and a buffer, and is cut when:
 
 * its request is not whole ``BRIDGE_READ_TIMEOUT`` (default 10 s) after its first byte was
   awaited (408, the connection closed);
-* its header section is over 64 KiB (431);
+* its header section is over 64 KiB (431), or its chunked body runs past twice
+  ``BRIDGE_MAX_BODY`` without a chunk that ends within the limit (413);
 * the buffers of every connection being read in this worker would pass
   :data:`BUFFER_BUDGET` (503 for the connection that would pass it).
 
@@ -72,6 +73,9 @@ class BufferingThreadWorker(ThreadWorker):
         settings = Settings.from_env()
         self.read_timeout = settings.read_timeout
         self.max_body = settings.max_body_bytes
+        self.body_too_large = _refusal(
+            "413 Content Too Large", f"request body is larger than the {self.max_body}-byte limit"
+        )
         # Connections whose request is being read, oldest deadline first (every deadline is
         # now + read_timeout when added, so insertion order is deadline order).
         self.reading: dict[TConn, _Reading] = {}
@@ -121,6 +125,8 @@ class BufferingThreadWorker(ThreadWorker):
         reading = self.reading[conn]
         if state is State.TOO_LARGE:
             self._close(conn, HEADERS_TOO_LARGE)
+        elif state is State.BODY_TOO_LARGE:
+            self._close(conn, self.body_too_large)
         elif state is State.COMPLETE:
             self._stop_reading(conn)
             conn.data_ready = True

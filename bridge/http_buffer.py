@@ -24,6 +24,7 @@ class State(enum.Enum):
     INCOMPLETE = "incomplete"  # wait for more bytes
     COMPLETE = "complete"  # hand the bytes to gunicorn's parser
     TOO_LARGE = "too_large"  # the header section alone is over MAX_HEAD: answer 431
+    BODY_TOO_LARGE = "body_too_large"  # chunk framing alone is past any body we take: 413
 
 
 class RequestBuffer:
@@ -61,7 +62,14 @@ class RequestBuffer:
             if verdict is not None:
                 return verdict
         if self._chunked:
-            return self._scan_chunks()
+            state = self._scan_chunks()
+            raw_body = len(self.data) - self._body_start
+            if state is State.INCOMPLETE and raw_body > 2 * self.max_body + MAX_HEAD:
+                # A chunk too large to end within the limit, or framing that costs more than
+                # the data (1-byte chunks): refused here, never handed to a thread that would
+                # then wait for the rest.
+                return State.BODY_TOO_LARGE
+            return state
         return State.COMPLETE if len(self.data) >= self._end else State.INCOMPLETE
 
     def _read_head(self, head: bytes) -> State | None:

@@ -218,3 +218,21 @@ def test_a_chunked_body_whose_first_limit_bytes_are_signed_is_refused_not_stored
     )
     status, _ = server.post("/webhooks/ios", prefix, signed(prefix))
     assert status == 202  # the prefix alone, sent as itself, was never stored
+
+
+def test_one_huge_chunk_is_refused_by_the_loop_without_waiting_for_its_end(
+    server: Server,
+) -> None:
+    """A single chunk announced larger than the limit and sent only in part: the worker
+    answers 413 itself once twice the limit has arrived, no thread waits for the rest."""
+    head = b"POST /webhooks/ios HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    with connect(server) as sock:
+        sock.sendall(head + b"%x\r\n" % (10 * 1024 * 1024))
+        try:
+            for _ in range(80):  # 80 KiB arrive; the chunk announces 10 MiB
+                sock.sendall(b"a" * 1024)
+        except OSError:
+            pass  # closed by the server while the client was still sending
+        answer = _drain(sock)
+    assert answer.startswith(b"HTTP/1.1 413 Content Too Large\r\n"), answer
+    assert answer.endswith(b'{"error": "request body is larger than the 4096-byte limit"}')
