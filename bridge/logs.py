@@ -43,9 +43,10 @@ class RedactFilter(logging.Filter):
         return True
 
 
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: a decoded request
-# path (``/x%0A2026-… CRITICAL …``) or a payload's string must not start a line of its own.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidirectional
+# overrides: a decoded request path (``/x%0A2026-… CRITICAL …``) or a payload's string must not
+# start a line of its own, drive a terminal (``\x1b[…``) or reorder what an operator reads.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_controls(text: str) -> str:
