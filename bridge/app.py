@@ -31,6 +31,7 @@ def create_app(
     events it could not deliver.
     """
     services = build_services(environ, config)
+    services.wait_for_store = True  # a database down at boot: 503s until it answers, no crash
     for warning in services.routes.warnings:
         log.warning("routes: %s", warning)
     try:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from flask import current_app
 
@@ -26,12 +26,13 @@ from bridge.config import Settings
 from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.metrics import Metrics
 from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
 from bridge.store import Store, open_store
+from bridge.store.deferred import DeferredStore
 from bridge.store.sqlite import sqlite_path
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,21 @@ class Services:
         self.settings = settings
         self.routes = routes
 
+    # A web process sets this before building: a database that does not answer at start then
+    # gives a DeferredStore (503 + Retry-After until it answers) instead of a failed boot.
+    wait_for_store = False
+
     @cached_property
     def store(self) -> Store:
         """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL) and
-        StoreUnavailableError."""
-        return open_store(self.settings.database_url, pool_size=self.settings.db_pool_size)
+        StoreUnavailableError (unless :attr:`wait_for_store`)."""
+        url, size = self.settings.database_url, self.settings.db_pool_size
+        try:
+            return open_store(url, pool_size=size)
+        except StoreUnavailableError as exc:
+            if not self.wait_for_store:
+                raise
+            return cast(Store, DeferredStore(lambda: open_store(url, pool_size=size), exc))
 
     @cached_property
     def metrics(self) -> Metrics:

@@ -23,6 +23,7 @@ from bridge.cli import common as commands
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
     with commands.services() as services:  # fail here, once and clearly, not in every worker
+        services.wait_for_store = True  # a database down now: start anyway (bridge.store.deferred)
         services.check()  # credentials, DATABASE_URL; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:

@@ -78,7 +78,9 @@ def healthz() -> tuple[Response, int]:
         current_services().store.ping()
     except StoreUnavailableError as exc:
         log.error("health check: %s", exc)
-        return jsonify(status="unavailable", error="store unavailable"), 503
+        response = jsonify(status="unavailable", error="store unavailable")
+        response.headers["Retry-After"] = "5"
+        return response, 503
     return jsonify(status="ok"), 200
 
 
