@@ -84,6 +84,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # The time a client has to send a whole request (bridge.gunicorn_worker): then 408.
     read_timeout: float = 10.0
+    # Proxies in front that append to X-Forwarded-For (Heroku's or Render's router: 1). 0: the
+    # peer's address is the client's (bridge.app wraps the app in Werkzeug's ProxyFix).
+    proxy_hops: int = 0
     retry_horizon: float = 24 * 3600.0
     retry_max_delay: float = 3600.0
     lease_seconds: float = 60.0
@@ -156,6 +159,11 @@ class Settings:
         for attr, var in durations.items():
             if env.get(var):
                 values[attr] = parse_duration(env[var], name=var)
+        if env.get("BRIDGE_PROXY_HOPS"):
+            hops = env["BRIDGE_PROXY_HOPS"].strip()
+            if not (hops.isascii() and hops.isdigit()) or int(hops) > 5:
+                raise ConfigError(f"BRIDGE_PROXY_HOPS={hops!r} must be 0 to 5 (1 on Heroku/Render)")
+            values["proxy_hops"] = int(hops)
         if values.get("read_timeout", 1.0) <= 0:
             raise ConfigError("BRIDGE_READ_TIMEOUT must be more than 0 (e.g. 10s)")
         if env.get("BRIDGE_MAX_BODY"):

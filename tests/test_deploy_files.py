@@ -188,7 +188,7 @@ def deployed(environ: dict[str, str]) -> Iterator[Flask]:
     for name, spec in APP["env"].items():
         optional = spec.get("required") is False and "value" not in spec
         env[name] = "" if optional else "value-0123456789"
-    env.update({"BRIDGE_RETENTION": "30d", "IOS_DEFAULT_BRANCH": "main"})
+    env.update({"BRIDGE_RETENTION": "30d", "IOS_DEFAULT_BRANCH": "main", "BRIDGE_PROXY_HOPS": "1"})
     app = create_app(environ=env)
     yield app
     bridge(app).store.close()

@@ -24,6 +24,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    current_app,
     g,
     jsonify,
     redirect,
@@ -35,6 +36,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.services import current_services
+from bridge.ui.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -52,6 +54,7 @@ CONTENT_SECURITY_POLICY = (
 def configure(app: Flask, token: str | None) -> None:
     """Session settings (only when a token is set: no token, no key, no session) and the
     login/logout views."""
+    app.extensions["bridge.throttle"] = GuessThrottle()
     if token:
         app.secret_key = hmac.new(token.encode(), b"bridge session key v1", hashlib.sha256).digest()
         app.config.update(
@@ -73,16 +76,46 @@ def csrf_token() -> str:
     return str(session.get("csrf", ""))
 
 
+def throttle() -> GuessThrottle:
+    """This process's count of wrong tokens per client (bridge.ui.throttle)."""
+    found: GuessThrottle = current_app.extensions["bridge.throttle"]
+    return found
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def throttled() -> Response | None:
+    """429 with Retry-After when this client sent too many wrong tokens lately."""
+    wait = throttle().retry_after(client_address())
+    if wait is None:
+        return None
+    message = f"too many wrong tokens from this address: retry in {wait} s"
+    if request.endpoint == "auth.login_submit":
+        page = render_template("message.html", title="Too many attempts", message=message)
+        response = current_app.make_response((page, 429))
+    else:
+        response = jsonify(error=message)
+        response.status_code = 429
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def guard() -> BaseResponse | tuple[str | Response, int] | None:
     """``before_request`` of every admin blueprint: None lets the request through."""
     token = current_services().settings.admin_token
     if not token:
         return disabled()
     if "Authorization" in request.headers:
+        if (refused := throttled()) is not None:
+            return refused
         given = bearer_token()
         if given is None or not tokens_match(given, token):
             log.warning("admin request refused: wrong bearer token (%s)", request.path)
+            throttle().failed(client_address(), "admin bearer token")
             return unauthorized("wrong bearer token")
+        throttle().succeeded(client_address())
         g.admin_via = "bearer"
         return None
     if session.get("admin") is not True:
@@ -201,12 +234,16 @@ def login() -> BaseResponse | str:
 def login_submit() -> BaseResponse | tuple[str, int]:
     token = current_services().settings.admin_token or ""
     target = safe_next(request.form.get("next"))
+    if (refused := throttled()) is not None:
+        return refused
     if not tokens_match(request.form.get("token", ""), token):
         log.warning("admin login failed from %s", request.remote_addr)
+        throttle().failed(client_address(), "admin login")
         page = render_template(
             "login.html", next=target, error="Wrong token.", plain_http=_plain_http()
         )
         return page, 401
+    throttle().succeeded(client_address())
     session.clear()
     session.permanent = True
     session["admin"] = True

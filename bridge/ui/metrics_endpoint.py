@@ -19,7 +19,7 @@ from bridge.errors import StoreUnavailableError
 from bridge.metrics import Metrics
 from bridge.services import current_services
 from bridge.store import EventLog
-from bridge.ui.auth import bearer_token, tokens_match
+from bridge.ui.auth import bearer_token, client_address, throttle, throttled, tokens_match
 from bridge.version import __version__
 
 if TYPE_CHECKING:  # a type only (prometheus_client is imported after the fork: bridge.metrics)
@@ -100,12 +100,16 @@ def scrape() -> ResponseReturnValue:
     if not tokens:
         message = "metrics are disabled: set BRIDGE_METRICS_TOKEN or BRIDGE_ADMIN_TOKEN"
         return jsonify(error=message), 404
+    if (refused := throttled()) is not None:
+        return refused
     given = bearer_token()
     # Compared with every token, without stopping at the first match.
     matches = [tokens_match(given or "", t) for t in tokens]
     if given is None or not any(matches):
+        throttle().failed(client_address(), "metrics token")
         response = jsonify(error="unauthorized: send Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="bridge metrics"'
         return response, 401
+    throttle().succeeded(client_address())
     body = exposition(services.metrics, services.store)
     return Response(body, 200, {"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
