@@ -123,7 +123,23 @@ class JobLeases(Protocol):
         """Record a job run's result and free the lease."""
 
 
-class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, Protocol):
+class AdminSessions(Protocol):
+    """Which admin session cookies still open the delivery log (bridge.ui.auth)."""
+
+    def session_generation(self) -> int:
+        """The generation a session must have been opened in to be valid."""
+
+    def session_revoked(self, session_id: str) -> bool:
+        """Whether this session was ended by logging out."""
+
+    def revoke_session(self, session_id: str, *, now: float, forget_before: float) -> None:
+        """End one session (logout), and forget sessions revoked before ``forget_before``."""
+
+    def end_all_sessions(self) -> int:
+        """End every session ("log out everywhere"); returns the new generation."""
+
+
+class Store(EventIntake, Outbox, EventLog, EventFacts, JobLeases, AdminSessions, Protocol):
     """The whole store, with its lifecycle: what a process opens once and hands out."""
 
     def migrate(self) -> int:

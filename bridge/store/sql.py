@@ -1,7 +1,8 @@
 """The store's logic, once, in the SQL common to SQLite and PostgreSQL.
 
 :class:`SQLStore` is composed of one mixin per part of the store (:mod:`.outbox_sql`,
-:mod:`.event_log_sql`, :mod:`.facts_sql`, :mod:`.jobs_sql`) over :class:`.SQLStoreBase`.
+:mod:`.event_log_sql`, :mod:`.facts_sql`, :mod:`.jobs_sql`, :mod:`.sessions_sql`) over
+:class:`.SQLStoreBase`.
 Backends (:mod:`bridge.store.sqlite`, :mod:`bridge.store.postgres`) supply connections,
 transactions (``_tx``) and migrations, and the few words their dialects spell differently.
 """
@@ -12,9 +13,10 @@ from bridge.store.event_log_sql import EventLogSQL
 from bridge.store.facts_sql import EventFactsSQL
 from bridge.store.jobs_sql import JobLeasesSQL
 from bridge.store.outbox_sql import OutboxSQL
+from bridge.store.sessions_sql import AdminSessionsSQL
 
 
-class SQLStore(OutboxSQL, EventLogSQL, EventFactsSQL, JobLeasesSQL):
+class SQLStore(OutboxSQL, EventLogSQL, EventFactsSQL, JobLeasesSQL, AdminSessionsSQL):
     """Implements :class:`bridge.store.protocols.Store` but ``migrate`` and ``close``, which
     each backend supplies, on top of ``_tx``."""
 

@@ -3,7 +3,9 @@ when it is unset (fail closed: the pages answer 404 and say how to turn them on)
 
 * Scripts send ``Authorization: Bearer <token>``; browsers log in once with a form that sets a
   session cookie (signed with a key derived from the token, so rotating the token signs
-  everyone out; ``Secure``, ``HttpOnly``, ``SameSite=Lax``, 12 h without use).
+  everyone out; ``Secure``, ``HttpOnly``, ``SameSite=Lax``, 12 h without use, 24 h at most).
+  The store keeps which sessions still count: logging out ends that session (a copy of its
+  cookie included), "log out everywhere" ends every one.
 * A POST from a cookie session must carry the session's CSRF token (and a same-origin
   ``Origin`` when the browser sends one); a bearer header needs neither, as browsers never add
   it by themselves.
@@ -16,7 +18,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-import unicodedata
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -36,6 +38,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.services import current_services
+from bridge.ui.redirects import safe_next
 from bridge.ui.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,8 @@ bp = Blueprint("auth", __name__)
 
 SESSION_COOKIE = "bridge_session"
 SESSION_IDLE = timedelta(hours=12)
+# However active: a tab that refreshes itself keeps a session alive past SESSION_IDLE.
+SESSION_MAX_AGE = timedelta(hours=24)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # No script, no inline style, no framing, forms only to this site.
 CONTENT_SECURITY_POLICY = (
@@ -118,7 +123,8 @@ def guard() -> BaseResponse | tuple[str | Response, int] | None:
         throttle().succeeded(client_address())
         g.admin_via = "bearer"
         return None
-    if session.get("admin") is not True:
+    if session.get("admin") is not True or not session_valid():
+        session.clear()
         if request.method in _SAFE_METHODS:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return unauthorized("log in first")
@@ -130,6 +136,20 @@ def guard() -> BaseResponse | tuple[str | Response, int] | None:
         )), 403  # fmt: skip
     g.admin_via = "session"
     return None
+
+
+def session_valid() -> bool:
+    """The session cookie is one bridge still honours: opened less than SESSION_MAX_AGE ago,
+    in the current generation (not before a "log out everywhere"), and not logged out (the
+    store says; a copy of the cookie made before logging out is refused too). Raises
+    StoreUnavailableError (503): fail closed."""
+    since, generation, sid = session.get("since"), session.get("gen"), session.get("sid")
+    if not isinstance(since, float | int) or not isinstance(generation, int):
+        return False
+    if not isinstance(sid, str) or time.time() - since > SESSION_MAX_AGE.total_seconds():
+        return False
+    store = current_services().store
+    return generation == store.session_generation() and not store.session_revoked(sid)
 
 
 def secure_headers(response: Response) -> Response:
@@ -169,36 +189,6 @@ def bearer_token() -> str | None:
     return value if scheme.lower() == "bearer" and value else None
 
 
-def safe_next(target: str | None, default: str = "/deliveries") -> str:
-    """A local path to go to after a form: never another site (open redirect).
-
-    Judged as a browser will read the ``Location`` it ends up in: the WHATWG URL parser drops
-    tabs and newlines anywhere and control characters and spaces at the ends, and treats
-    ``\\`` as ``/`` (so ``/<TAB>/evil.example`` and ``/\\evil.example`` are
-    ``//evil.example``, another host). So any control, space or backslash character refuses
-    the value outright, and what is left must be a path on this host: one leading ``/``, no
-    scheme, no host. https://url.spec.whatwg.org/#concept-basic-url-parser
-    """
-    if not target or len(target) > _MAX_NEXT or not target.startswith("/"):
-        return default
-    if any(_unsafe_in_location(c) for c in target):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or target.startswith("//"):
-        return default
-    return target
-
-
-_MAX_NEXT = 2048
-
-
-def _unsafe_in_location(char: str) -> bool:
-    """Characters a browser strips or reinterprets in a URL, and any other invisible one."""
-    if char == "\\" or char.isspace() or not char.isprintable():
-        return True
-    return unicodedata.category(char) in {"Cc", "Cf", "Zs", "Zl", "Zp"}
-
-
 def _same_origin_with_csrf() -> bool:
     origin = request.headers.get("Origin")
     # The host as the browser saw it: a reverse proxy may rewrite Host and pass the original
@@ -226,7 +216,9 @@ bp.after_request(secure_headers)
 def login() -> BaseResponse | str:
     target = safe_next(request.args.get("next"))
     if session.get("admin") is True:
-        return redirect(target)
+        if session_valid():
+            return redirect(target)
+        session.clear()
     return render_template("login.html", next=target, error=None, plain_http=_plain_http())
 
 
@@ -248,6 +240,9 @@ def login_submit() -> BaseResponse | tuple[str, int]:
     session.permanent = True
     session["admin"] = True
     session["csrf"] = secrets.token_urlsafe(32)
+    session["sid"] = secrets.token_urlsafe(24)
+    session["since"] = time.time()
+    session["gen"] = current_services().store.session_generation()
     log.info("admin logged in from %s", request.remote_addr)
     return redirect(target)
 
@@ -258,6 +253,16 @@ def logout() -> BaseResponse | tuple[str | Response, int]:
         return render_template("message.html", title="Refused", message=(
             "This form has expired. Reload the page and try again."
         )), 403  # fmt: skip
+    if session.get("admin") is True and session_valid():
+        store = current_services().store
+        if request.form.get("everywhere"):
+            store.end_all_sessions()
+            log.warning("admin logged out everywhere from %s", request.remote_addr)
+        else:
+            now = time.time()
+            forget = now - SESSION_MAX_AGE.total_seconds()
+            store.revoke_session(str(session["sid"]), now=now, forget_before=forget)
+            log.info("admin logged out from %s", request.remote_addr)
     session.clear()
     return redirect(url_for("auth.login"))
 

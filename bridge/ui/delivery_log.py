@@ -15,7 +15,8 @@ from bridge.delivery.preview import would_send
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
 from bridge.store import DeliveryState, EventFilter
-from bridge.ui.auth import guard, safe_next, secure_headers, wants_json
+from bridge.ui.auth import guard, secure_headers, wants_json
+from bridge.ui.redirects import safe_next
 
 bp = Blueprint("log", __name__)
 bp.before_request(guard)
