@@ -85,6 +85,19 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
     )
 
 
+@bp.get("/raw/events/<source>/<path:event_id>")
+def raw_body(source: str, event_id: str) -> Response | tuple[str, int]:
+    """The body exactly as received, as a download: never rendered by the browser (the page
+    shows a bounded, indented copy)."""
+    detail = current_services().store.event_detail(source, event_id)
+    if detail is None:
+        message = f"No event {event_id!r} from source {source!r}: it may have been pruned."
+        return render_template("message.html", title="Not found", message=message), 404
+    response = Response(bytes(detail.body), 200, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = 'attachment; filename="event-body.json"'
+    return response
+
+
 @bp.post("/deliveries/<delivery_id>/replay")
 def replay(delivery_id: str) -> BaseResponse | tuple[Response, int]:
     services = current_services()
