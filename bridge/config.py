@@ -96,6 +96,11 @@ class Settings:
     db_pool_size: int = 10
     # Finished events older than this are pruned automatically (None: kept until `bridge prune`).
     retention: float | None = None
+    # Events no route matched are pruned sooner (None: as other events). They dispatch nothing;
+    # kept this long they stay visible in the log and `bridge events`.
+    unrouted_retention: float | None = 7 * 86400.0
+    # Log a warning (hourly) while the database takes more than this (None: never).
+    db_size_warning: int | None = 800 * 1024 * 1024
     # App Store Connect API key (enrichment, `bridge asc`, reconcile):
     # docs/protocols.md, "App Store Connect API token".
     asc_key_id: str | None = None
@@ -181,6 +186,16 @@ class Settings:
             values["db_pool_size"] = threads + values.get("dispatch_concurrency", 4) + 2
         if env.get("BRIDGE_RETENTION"):
             values["retention"] = parse_duration(env["BRIDGE_RETENTION"], name="BRIDGE_RETENTION")
+        unrouted = env.get("BRIDGE_UNROUTED_RETENTION", "").strip()
+        if unrouted:
+            off = unrouted.lower() in ("off", "0")
+            name = "BRIDGE_UNROUTED_RETENTION"
+            values["unrouted_retention"] = None if off else parse_duration(unrouted, name=name)
+        warning = env.get("BRIDGE_DB_SIZE_WARNING", "").strip()
+        if warning:
+            off = warning.lower() in ("off", "0")
+            name = "BRIDGE_DB_SIZE_WARNING"
+            values["db_size_warning"] = None if off else parse_size(warning, name=name)
         key = _asc_private_key(env)
         if key is not None:
             values["asc_private_key"] = key

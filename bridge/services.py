@@ -27,6 +27,7 @@ from bridge.delivery.context import ContextBuilder
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError, StoreUnavailableError
+from bridge.intake.budget import SourceBudgets
 from bridge.metrics import Metrics
 from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
@@ -69,6 +70,11 @@ class Services:
             name: PROVIDERS[src.provider].EVENT_TYPES for name, src in self.routes.sources.items()
         }
         return Metrics(frozenset(self.routes.sources), event_types=known)
+
+    @cached_property
+    def budgets(self) -> SourceBudgets:
+        """The sources' ``limit:`` counts (this process's)."""
+        return SourceBudgets(self.routes.sources)
 
     @cached_property
     def github(self) -> GitHubClient | None:
@@ -170,7 +176,7 @@ class Services:
     def build(self) -> None:
         """Build every part (no thread is started), so that no request thread has to."""
         self.check()
-        _ = self.metrics, self.dispatcher, self.reconciler
+        _ = self.metrics, self.dispatcher, self.reconciler, self.budgets
 
     def start(self) -> None:
         """Start the background work: delivering, and catching up (when configured)."""

@@ -36,6 +36,10 @@ def receive(source: str) -> tuple[Response, int]:
         query=request.args.to_dict(),
         secrets=configured.secrets,
     )
+    if (wait := services.budgets.admit(source, len(body))) is not None:
+        response = jsonify(error=f"source {source!r} is over its limit (routes.yaml); retry later")
+        response.headers["Retry-After"] = str(wait)
+        return response, 429
     ingested = ingest(services.store, services.routes, source, body, now=time.time())
     event, routes = ingested.event, list(ingested.routes)
     extra = {"source": source, "event_id": event.id}

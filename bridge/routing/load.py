@@ -73,9 +73,11 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
     for name, raw in data["sources"].items():
         one, many = PROVIDERS[raw["provider"]].CREDENTIAL_KEYS
         secrets = (raw[one],) if one in raw else tuple(raw[many])
+        limit = raw.get("limit") or {}
         sources[name] = Source(
-            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id")
-        )
+            name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id"),
+            events_per_minute=limit.get("events_per_minute"), mib_per_day=limit.get("mib_per_day"),
+        )  # fmt: skip
     routes = []
     for raw in data.get("routes") or ():
         events = _as_set(raw["event"])

@@ -21,6 +21,9 @@ class Source:
     secrets: tuple[str, ...]  # under the provider's CREDENTIAL_KEYS, in order; never empty
     enrich: bool = False  # fetch each event's resource from the App Store Connect API
     webhook_id: str | None = None  # the App Store Connect webhook posting here (reconcile)
+    # `limit:` (off by default): past either, this source's webhooks get 429 (bridge.intake.budget)
+    events_per_minute: int | None = None
+    mib_per_day: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

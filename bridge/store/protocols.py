@@ -60,8 +60,14 @@ class Outbox(Protocol):
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""
 
-    def prune(self, *, before: float, include_failed: bool = False) -> int:
+    def prune(
+        self, *, before: float, include_failed: bool = False, unrouted_only: bool = False
+    ) -> int:
         """Delete finished events received before ``before``; returns how many."""
+
+    def size_bytes(self) -> int:
+        """How much room the database takes (SQLite: its file's pages; PostgreSQL: the
+        database's size), for the dispatcher's housekeeping and /metrics."""
 
 
 class EventLog(EventLookup, Protocol):

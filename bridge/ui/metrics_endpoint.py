@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 from bridge.errors import StoreUnavailableError
 from bridge.metrics import Metrics
 from bridge.services import current_services
-from bridge.store import EventLog
+from bridge.store import Store
 from bridge.ui.auth import bearer_token, client_address, throttle, throttled, tokens_match
 from bridge.version import __version__
 
@@ -38,7 +38,7 @@ class StoreCollector:
     """Outbox gauges, read when scraped. A store outage is reported as
     ``bridge_store_up 0``, not as a failed scrape."""
 
-    def __init__(self, store: EventLog) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def collect(self) -> Iterator[Metric]:
@@ -63,6 +63,11 @@ class StoreCollector:
         yield GaugeMetricFamily(
             "bridge_outbox_depth", "Deliveries waiting to be sent (pending).", value=stats.pending
         )
+        yield GaugeMetricFamily(
+            "bridge_store_size_bytes",
+            "Room the database takes (alert before the plan's limit; see BRIDGE_DB_SIZE_WARNING).",
+            value=self.store.size_bytes(),
+        )
         oldest = 0.0 if stats.oldest_pending_at is None else time.time() - stats.oldest_pending_at
         yield GaugeMetricFamily(
             "bridge_outbox_oldest_pending_age_seconds",
@@ -71,7 +76,7 @@ class StoreCollector:
         )
 
 
-def exposition(metrics: Metrics, store: EventLog) -> bytes:
+def exposition(metrics: Metrics, store: Store) -> bytes:
     """Every process's counters and the store's gauges, in the text format."""
     from prometheus_client import CollectorRegistry, generate_latest  # noqa: PLC0415
 
