@@ -234,6 +234,9 @@ class GitHubClient:
         except requests.exceptions.RequestException as exc:  # InvalidURL, TooManyRedirects…
             message = self._redact(f"{what} failed: {type(exc).__name__}: {exc}")
             raise PermanentGitHubError(message) from exc
+        except RuntimeError as exc:  # PyGithub refusing a 301 to another host or scheme
+            message = self._redact(f"{what} failed: {exc} (GITHUB_API_URL moved?)")
+            raise PermanentGitHubError(message) from exc
 
     def _session_for(self, repository: str) -> _Session:
         target = self._target

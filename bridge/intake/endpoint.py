@@ -88,5 +88,12 @@ def healthz() -> tuple[Response, int]:
     return jsonify(status="ok"), 200
 
 
+def _nosniff(response: Response) -> Response:
+    """Every answer is what its Content-Type says (JSON, never sniffed as HTML)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.after_request(_nosniff)

@@ -159,6 +159,9 @@ def secure_headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
+    if request.is_secure:  # https, or X-Forwarded-Proto: https from BRIDGE_PROXY_HOPS proxies
+        # https://www.rfc-editor.org/rfc/rfc6797: browsers then refuse plain HTTP for a year.
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 
