@@ -779,7 +779,7 @@ def test_schema_declares_what_the_providers_declare() -> None:
         assert f"({name}" in source[one]["title"]
         assert f"({name}" in source[many]["title"]
         credential_keys |= {one, many}
-    assert set(source) - credential_keys == {"provider", "enrich", "webhook_id", "limit"}
+    assert set(source) - credential_keys == {"provider", "enrich", "webhook_id", "limit", "max_age"}
 
 
 def test_repo_root_schema_is_the_package_schema() -> None:

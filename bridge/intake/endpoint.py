@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.errors import StoreUnavailableError, UnknownSourceError
-from bridge.intake.ingest import ingest
+from bridge.intake.freshness import check_fresh
+from bridge.intake.ingest import parse, record
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
 
@@ -40,7 +41,10 @@ def receive(source: str) -> tuple[Response, int]:
         response = jsonify(error=f"source {source!r} is over its limit (routes.yaml); retry later")
         response.headers["Retry-After"] = str(wait)
         return response, 429
-    ingested = ingest(services.store, services.routes, source, body, now=time.time())
+    now = time.time()
+    parsed = parse(services.routes, source, body)
+    check_fresh(parsed, configured.max_age, now)
+    ingested = record(services.store, services.routes, parsed, body, now=now)
     event, routes = ingested.event, list(ingested.routes)
     extra = {"source": source, "event_id": event.id}
     if ingested.duplicate:

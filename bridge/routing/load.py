@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.config import parse_duration
 from bridge.providers import PROVIDERS
 from bridge.routing.checks import report_problems, report_warnings
 from bridge.routing.document import Report, interpolate, parse_yaml
@@ -77,6 +78,7 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
         sources[name] = Source(
             name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id"),
             events_per_minute=limit.get("events_per_minute"), mib_per_day=limit.get("mib_per_day"),
+            max_age=parse_duration(raw["max_age"], name="max_age") if "max_age" in raw else None,
         )  # fmt: skip
     routes = []
     for raw in data.get("routes") or ():

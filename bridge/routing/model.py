@@ -24,6 +24,9 @@ class Source:
     # `limit:` (off by default): past either, this source's webhooks get 429 (bridge.intake.budget)
     events_per_minute: int | None = None
     mib_per_day: int | None = None
+    # `max_age:` (appstoreconnect, off by default): refuse a delivery whose signed timestamp
+    # is older than this many seconds (bridge.intake.freshness)
+    max_age: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
