@@ -24,7 +24,7 @@ from tests.server_process import free_port  # bench/run.py puts the checkout on 
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 GITHUB_TOKEN = "bench-token"
 ROUTES = """\
 sources:

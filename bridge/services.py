@@ -38,6 +38,9 @@ from bridge.store.sqlite import sqlite_path
 
 log = logging.getLogger(__name__)
 
+# A source's webhook secret or token is all that stands between the internet and the store.
+MIN_CREDENTIAL = 16
+
 
 class Services:
     """What a running bridge holds. Attributes are built on first use (thread-safe only once
@@ -171,6 +174,17 @@ class Services:
         process at start rather than at the first event. Raises ConfigError,
         StoreUnavailableError. (Builds no metrics: ``bridge serve`` checks in the gunicorn
         master, where prometheus_client must not be imported yet; see bridge.metrics.)"""
+        short = sorted(
+            name
+            for name, source in self.routes.sources.items()
+            if any(len(secret) < MIN_CREDENTIAL for secret in source.secrets)
+        )
+        if short:  # the value itself is never printed
+            raise ConfigError(
+                f"routes.yaml: a webhook secret or token of {', '.join(short)} is shorter than "
+                f"{MIN_CREDENTIAL} characters, which anyone could guess: use a long random value "
+                "(openssl rand -hex 32)"
+            )
         _ = self.github, self.asc, self.store
 
     def build(self) -> None:

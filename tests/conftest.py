@@ -18,7 +18,7 @@ from bridge.store import Store, open_store
 pytest_plugins = ["tests.fake_github", "tests.fake_appstoreconnect", "tests.postgres_server"]
 
 SAMPLES = Path(__file__).parent / "samples"
-ASC_SECRET = "test-asc-secret"
+ASC_SECRET = "test-asc-secret-0123456789"
 ASC_OLD_SECRET = "test-asc-old-secret"
 PGYER_TOKEN = "test-pgyer-token-0123456789"
 
