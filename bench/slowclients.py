@@ -141,7 +141,7 @@ async def _run(url: str, path: str, requests: Sequence[Request], *, slow: int, r
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     result = SlowResult(slow, seconds)
     stop = asyncio.Event()
-    heads = (HEADER_TRICKLE, BODY_TRICKLE)
+    heads: tuple[bytes, ...] = (HEADER_TRICKLE, BODY_TRICKLE)
     if body_path is not None:  # another server's webhook path
         heads = tuple(h.replace(b"/webhooks/ios", body_path.encode()) for h in heads)
     slow_tasks = []
