@@ -16,7 +16,6 @@ How GitHub's answers are classified: ``bridge.delivery.github_answers``.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import math
 import threading
@@ -48,6 +47,7 @@ from bridge.delivery.github_answers import (
     truncate,
 )
 from bridge.errors import ConfigError
+from bridge.version import __version__
 
 __all__ = [
     "API_VERSION",
@@ -74,11 +74,7 @@ _NETWORK_ERRORS = (
 
 
 def _user_agent() -> str:
-    try:
-        version = importlib.metadata.version("bridge")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
-        version = "dev"
-    return f"bridge/{version}"
+    return f"bridge/{__version__}"  # also when running from a checkout (Heroku, Render)
 
 
 @dataclass(slots=True)
