@@ -13,7 +13,7 @@ everything the outbox guarantees) are unchanged: they see the same bytes, parsed
 gunicorn parser. A slow connection costs a socket and a buffer, and is cut when:
 
 * its request is not whole ``BRIDGE_READ_TIMEOUT`` (default 10 s) after its first byte was
-  awaited (408, the connection closed);
+  awaited (408 and the connection closed; closed without an answer when not a byte came);
 * its header section is over 64 KiB (431), or its chunked body runs past twice
   ``BRIDGE_MAX_BODY`` without a chunk that ends within the limit (413);
 * the buffers of every connection being read in this worker would pass
@@ -42,6 +42,7 @@ from bridge.config import Settings
 from bridge.http_buffer import RequestBuffer, State
 
 BUFFER_BUDGET = 64 * 1024 * 1024  # bytes of unfinished requests held at once, per worker
+STOP_LINGER = 2.0  # a stopping worker still waits this long for a request being received
 _RECV = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -164,10 +165,21 @@ class BufferingThreadWorker(ThreadWorker):
         """Called by gunicorn's loop about once a second: also cut the slow requests."""
         super().murder_pending()
         now = time.monotonic()
+        if not self.alive:  # stopping: idle connections go now, partial requests get 2 s
+            for conn, reading in list(self.reading.items()):
+                if not reading.buffer.data:
+                    self._close(conn)
+                else:
+                    reading.deadline = min(reading.deadline, now + STOP_LINGER)
         for conn, reading in list(self.reading.items()):
             if reading.deadline > now:
-                break
-            self._close(conn, REQUEST_TIMEOUT)
+                if self.alive:
+                    break  # the rest were added later: later deadlines
+                continue
+            # A connection that sent nothing (a browser's preconnect) is closed silently, as an
+            # idle kept-alive one is: a 408 there could be read as the answer to a request the
+            # client writes at that moment.
+            self._close(conn, REQUEST_TIMEOUT if reading.buffer.data else b"")
 
     def handle(self, conn: TConn) -> Any:
         """In a thread: give gunicorn's parser the bytes read in the loop, then serve."""

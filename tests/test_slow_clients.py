@@ -236,3 +236,10 @@ def test_one_huge_chunk_is_refused_by_the_loop_without_waiting_for_its_end(
         answer = _drain(sock)
     assert answer.startswith(b"HTTP/1.1 413 Content Too Large\r\n"), answer
     assert answer.endswith(b'{"error": "request body is larger than the 4096-byte limit"}')
+
+
+def test_a_connection_that_sends_nothing_is_closed_without_an_answer(server: Server) -> None:
+    """A browser's preconnect: closed after the read timeout like an idle kept-alive one, with
+    no 408 that the client could take for the answer to a request it writes meanwhile."""
+    with connect(server) as sock:
+        assert sock.recv(4096) == b""  # closed by the server (the socket timeout is 20 s)
