@@ -8,7 +8,7 @@ MADE_BY := $(VENV)/.python-$(PYTHON_VERSION)
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test lint typecheck bench lock clean
 
 # .venv, made by $(PYTHON): bridge needs 3.11 or newer.
 $(MADE_BY):
@@ -64,8 +64,19 @@ test: lint typecheck
 	$(BIN)/pytest --cov --cov-report=term-missing:skip-covered
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/notify_latency.py
+
+# requirements.txt: pyproject.toml's runtime dependencies pinned with their PyPI hashes, what
+# Heroku and Render install. Run after changing a dependency, and to take security releases.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+		--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
+	{ sed -n '1,/^# Development/p' requirements.txt; cat requirements.lock; } > requirements.txt.new
+	mv requirements.txt.new requirements.txt && rm requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info .coverage .coverage.*

@@ -24,7 +24,7 @@ from tests.support.servers import free_port  # bench/run.py puts the checkout on
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 GITHUB_TOKEN = "bench-token"
 ROUTES = """\
 sources:
@@ -205,6 +205,22 @@ def start_bridge(work: Path, env: dict[str, str], *, first_event: bytes | None =
         headers = {"X-Apple-Signature": "hmacsha256=" + hex_hmac(first_event)}
         wait_http(f"{url}/webhooks/ios", accept={202}, data=first_event, headers=headers)
     return Process("bridge", proc, url, started)
+
+
+def start_bridge_worker_class(work: Path, env: dict[str, str], worker_class: str) -> Process:
+    """bridge under its own gunicorn configuration, but another worker class (``-k``): what
+    bridge would be with gunicorn's stock ``gthread`` or with ``gevent``."""
+    log = (work / f"bridge-{worker_class}-{env['PORT']}.log").open("wb")
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:bridge.gunicorn_conf",
+         "-k", worker_class, "bridge:create_app()"],
+        env={**env, "HOST": "127.0.0.1"}, cwd=work, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{env['PORT']}"
+    wait_http(f"{url}/healthz", accept={200})
+    return Process(f"bridge, {worker_class} worker", proc, url, started)
 
 
 def start_empty_flask(work: Path, env: dict[str, str]) -> Process:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.harness import percentile
 from bench.loadgen import LoadResult
+from bench.slowclients import SlowResult
 
 POLLING_MINUTES = 20  # fastlane's wait_for_build_processing, typically, per upload
 
@@ -20,6 +21,12 @@ class Footprint:
 
 
 @dataclass
+class SlowRun:
+    result: SlowResult
+    peak_mib: list[float]  # RSS peak per process during the run
+
+
+@dataclass
 class Results:
     machine: str
     command: str
@@ -28,6 +35,7 @@ class Results:
     e2e_ms: list[float] = field(default_factory=list)
     e2e_enriched_ms: list[float] = field(default_factory=list)  # + App Store Connect lookup
     drain: tuple[int, float] | None = None  # deliveries, seconds
+    slow: dict[str, SlowRun] = field(default_factory=dict)
 
 
 def _rate(r: LoadResult) -> str:
@@ -75,6 +83,35 @@ def _footprint(results: Results) -> list[str]:
         idle = ", ".join(f"{x:.0f}" for x in f.idle_mib)
         peak = ", ".join(f"{x:.0f}" for x in f.load_mib)
         lines.append(f"| {name} | {f.cold_start:.2f} s | {idle} | {peak} |")
+    return lines
+
+
+def _slow(results: Results) -> list[str]:
+    if not results.slow:
+        return ["(not run)"]
+    first = next(iter(results.slow.values())).result
+    lines = [
+        f"{first.slow} connections held open for the whole run (each cut one is opened again at",
+        "once): half send a request line, then a header byte every 2 s; half send headers",
+        "announcing a 100 kB body, then the body a byte every 2 s. Meanwhile signed webhooks",
+        f"at {first.statuses.total() / first.seconds if first.seconds else 0:.0f} req/s for "
+        f"{first.seconds:.0f} s, each on a new connection (latency from its scheduled time),",
+        "and `GET /healthz` every 0.5 s. Unanswered after 30 s: an error. bridge on SQLite.",
+        "",
+        "| server | webhooks 2xx | errors | p50 ms | p95 ms | p99 ms | /healthz ok / errors "
+        "| /healthz p95 ms | slow conns cut | longest slow conn | RSS peak (MiB, per process) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in results.slow.items():
+        r = run.result
+        longest = f"{max(r.lifetimes):.1f} s" if r.lifetimes else "never cut"
+        peak = ", ".join(f"{x:.0f}" for x in run.peak_mib)
+        lines.append(
+            f"| {name} | {len(r.webhook_ms)} | {r.webhook_errors} "
+            f"| {r.p(r.webhook_ms, 50):.1f} | {r.p(r.webhook_ms, 95):.1f} "
+            f"| {r.p(r.webhook_ms, 99):.1f} | {len(r.healthz_ms)} / {r.healthz_errors} "
+            f"| {r.p(r.healthz_ms, 95):.1f} | {r.cut} | {longest} | {peak} |"
+        )
     return lines
 
 
@@ -128,6 +165,7 @@ def write(results: Results, path: Path) -> None:
             "outbox to go faster.",
         ]
     lines += ["", "## 4. Footprint", "", *_footprint(results), ""]
+    lines += ["## 5. Slow clients", "", *_slow(results), ""]
     path.write_text("\n".join(lines))
 
 

@@ -7,6 +7,9 @@
    with enrichment from a fake App Store Connect.
 3. Backlog drain: deliveries queued during an outage, a fake GitHub answering in 50 ms.
 4. Footprint: RSS per process at idle and under load, cold start to the first 202.
+5. Slow clients: 500 connections trickling their headers or body while signed webhooks
+   arrive at a fixed rate: bridge's worker, gunicorn's stock gthread and gevent workers
+   (gevent when installed: ``pip install -e '.[bench]'``), adnanh/webhook.
 
 Writes ``bench/RESULTS.md``. Loopback only. ``--quick`` for a short smoke run.
 """
@@ -27,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import harness
 from bench.loadgen import LoadResult, Request, fixed_rate, saturation
-from bench.results import Footprint, Results, write
+from bench.results import Footprint, Results, SlowRun, write
+from bench.slowclients import slow_clients
 from bridge.events import Event
 from bridge.store import open_store
 from tests.fakes.appstoreconnect import FakeAppStoreConnect, generate_asc_key
@@ -221,6 +225,59 @@ def drain(args: argparse.Namespace, work: Path, results: Results) -> None:
         store.close()
 
 
+def slow(args: argparse.Namespace, work: Path, results: Results) -> None:
+    """Section 5: the same slow-client load against each server, one at a time."""
+    import importlib.util  # noqa: PLC0415
+
+    github = harness.start_fake_github(work)
+    needed = int(args.slow_rate * args.slow_seconds) + 10
+    kinds = ["bridge.gunicorn_worker", "gthread"]
+    if importlib.util.find_spec("gevent") is not None:
+        kinds.append("gevent")
+    else:
+        print("gevent not installed (pip install -e '.[bench]'): skipped", flush=True)
+    try:
+        for kind in kinds:
+            env = harness.bridge_env(work, f"sqlite:///{work / f'slow-{kind}.db'}", github.url)
+            if kind == "bridge.gunicorn_worker":
+                server = harness.start_bridge(work, env)
+                server.name = "bridge, production config (bridge.gunicorn_worker)"
+            else:
+                server = harness.start_bridge_worker_class(work, env, kind)
+            requests = bridge_requests(needed, uuid.uuid4().hex[:8])
+            _slow_run(server, "/webhooks/ios", requests, None, args, results)
+        adnanh = harness.start_adnanh(work)
+        if adnanh is None:
+            print("adnanh/webhook not installed (apt-get install webhook): skipped", flush=True)
+            return
+        _slow_run(adnanh, "/hooks/ios", adnanh_requests(needed), "/hooks/ios", args, results)
+    finally:
+        github.stop()
+
+
+def _slow_run(
+    server: harness.Process,
+    path: str,
+    requests: list[Request],
+    body_path: str | None,
+    args: argparse.Namespace,
+    results: Results,
+) -> None:
+    print(f"{server.name}: {args.slow} slow connections, {args.slow_rate} webhooks/s "
+          f"for {args.slow_seconds} s", flush=True)  # fmt: skip
+    sampler = RssSampler(server)
+    sampler.start()
+    try:
+        run = slow_clients(server.url, path, requests, slow=args.slow, rate=args.slow_rate,
+                           seconds=args.slow_seconds, body_path=body_path,
+                           probe_path="/" if body_path else "/healthz")  # fmt: skip
+    finally:
+        sampler.stop.set()
+        sampler.join()
+        server.stop()
+    results.slow[server.name] = SlowRun(run, sorted(sampler.peak.values()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=float, nargs="+", default=[100, 500, 1000])
@@ -228,16 +285,23 @@ def main() -> None:
     parser.add_argument("--saturation", type=float, default=10, help="seconds of wrk")
     parser.add_argument("--e2e", type=int, default=200, help="event → GitHub samples")
     parser.add_argument("--drain", type=int, default=10_000, help="queued deliveries")
+    parser.add_argument("--slow", type=int, default=500, help="slow connections held open")
+    parser.add_argument("--slow-rate", type=float, default=20, help="webhooks/s meanwhile")
+    parser.add_argument("--slow-seconds", type=float, default=20)
+    sections = ["intake", "e2e", "drain", "slow"]
+    parser.add_argument("--only", nargs="+", default=sections, choices=sections)
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "RESULTS.md")
     args = parser.parse_args()
     if args.quick:
         args.rates, args.seconds, args.saturation, args.e2e, args.drain = [100], 2, 2, 20, 100
+        args.slow, args.slow_seconds = 100, 5
     work = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     results = Results(machine=harness.machine(), command=" ".join(["bench/run.py", *sys.argv[1:]]))
-    intake(args, work, results)
-    end_to_end(args, work, results)
-    drain(args, work, results)
+    for name, section in (("intake", intake), ("e2e", end_to_end), ("drain", drain),
+                          ("slow", slow)):  # fmt: skip
+        if name in args.only:
+            section(args, work, results)
     write(results, args.output)
     print(args.output.read_text())
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge import ui
 from bridge.errors import RequestError, StoreUnavailableError
@@ -32,6 +33,7 @@ def create_app(
     events it could not deliver.
     """
     services = build_services(environ, config)
+    services.wait_for_store = True  # a database down at boot: 503s until it answers, no crash
     for warning in services.routes.warnings:
         log.warning("routes: %s", warning)
     log.info("%s", summary(services.settings, services.routes, process="web"))
@@ -42,6 +44,10 @@ def create_app(
         raise
     app = Flask("bridge", template_folder="ui/templates", static_folder="ui/static")
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
+    if hops := services.settings.proxy_hops:
+        # The client's address and scheme as the platform's router saw them, trusting exactly
+        # that many proxies' X-Forwarded-For / X-Forwarded-Proto (a client's own are ignored).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.extensions["bridge"] = services
     endpoint.register(app)
     ui.register(app, services)

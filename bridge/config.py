@@ -92,6 +92,11 @@ class Settings:
     # Run the outbox worker inside each web process (off when a separate `bridge worker` runs).
     run_dispatcher: bool = True
     max_body_bytes: int = 1024 * 1024
+    # The time a client has to send a whole request (bridge.gunicorn_worker): then 408.
+    read_timeout: float = 10.0
+    # Proxies in front that append to X-Forwarded-For (Heroku's or Render's router: 1). 0: the
+    # peer's address is the client's (bridge.app wraps the app in Werkzeug's ProxyFix).
+    proxy_hops: int = 0
     retry_horizon: float = 24 * 3600.0
     retry_max_delay: float = 3600.0
     lease_seconds: float = 60.0
@@ -101,6 +106,11 @@ class Settings:
     db_pool_size: int = 10
     # Finished events older than this are pruned automatically (None: kept until `bridge prune`).
     retention: float | None = None
+    # Events no route matched are pruned sooner (None: as other events). They dispatch nothing;
+    # kept this long they stay visible in the log and `bridge events`.
+    unrouted_retention: float | None = 7 * 86400.0
+    # Log a warning (hourly) while the database takes more than this (None: never).
+    db_size_warning: int | None = 800 * 1024 * 1024
     # App Store Connect API key (enrichment, `bridge asc`, reconcile):
     # docs/protocols.md, "App Store Connect API token".
     asc_key_id: str | None = None
@@ -159,6 +169,7 @@ class Settings:
                 values[attr] = parse_bool(env[var], name=var)
         durations = {
             "github_timeout": "BRIDGE_GITHUB_TIMEOUT",
+            "read_timeout": "BRIDGE_READ_TIMEOUT",
             "retry_horizon": "BRIDGE_RETRY_HORIZON",
             "retry_max_delay": "BRIDGE_RETRY_MAX_DELAY",
             "lease_seconds": "BRIDGE_LEASE",
@@ -171,21 +182,20 @@ class Settings:
         for attr, var in durations.items():
             if env.get(var):
                 values[attr] = parse_duration(env[var], name=var)
+        if env.get("BRIDGE_PROXY_HOPS"):
+            hops = env["BRIDGE_PROXY_HOPS"].strip()
+            if not (hops.isascii() and hops.isdigit()) or int(hops) > 5:
+                raise ConfigError(f"BRIDGE_PROXY_HOPS={hops!r} must be 0 to 5 (1 on Heroku/Render)")
+            values["proxy_hops"] = int(hops)
+        if values.get("read_timeout", 1.0) <= 0:
+            raise ConfigError("BRIDGE_READ_TIMEOUT must be more than 0 (e.g. 10s)")
         if env.get("BRIDGE_MAX_BODY"):
             values["max_body_bytes"] = parse_size(env["BRIDGE_MAX_BODY"], name="BRIDGE_MAX_BODY")
         if env.get("BRIDGE_DISPATCH_CONCURRENCY"):
             values["dispatch_concurrency"] = _positive_int(
                 env["BRIDGE_DISPATCH_CONCURRENCY"], name="BRIDGE_DISPATCH_CONCURRENCY"
             )
-        if env.get("BRIDGE_DB_POOL_SIZE"):
-            values["db_pool_size"] = _positive_int(
-                env["BRIDGE_DB_POOL_SIZE"], name="BRIDGE_DB_POOL_SIZE"
-            )
-        else:
-            threads = values.get("threads", DEFAULT_THREADS)
-            values["db_pool_size"] = threads + values.get("dispatch_concurrency", 4) + 2
-        if env.get("BRIDGE_RETENTION"):
-            values["retention"] = parse_duration(env["BRIDGE_RETENTION"], name="BRIDGE_RETENTION")
+        _read_storage(env, values)
         key = _asc_private_key(env)
         if key is not None:
             values["asc_private_key"] = key
@@ -232,6 +242,30 @@ class Settings:
     @property
     def github_configured(self) -> bool:
         return bool(self.github_token or (self.github_app_id and self.github_app_private_key))
+
+
+def _read_storage(env: Mapping[str, str], values: dict[str, Any]) -> None:
+    """The database's settings into ``values``: pool size (by default, what one process's
+    threads need), retention, unrouted retention and the size warning. Raises ConfigError."""
+    if env.get("BRIDGE_DB_POOL_SIZE"):
+        values["db_pool_size"] = _positive_int(
+            env["BRIDGE_DB_POOL_SIZE"], name="BRIDGE_DB_POOL_SIZE"
+        )
+    else:
+        threads = values.get("threads", DEFAULT_THREADS)
+        values["db_pool_size"] = threads + values.get("dispatch_concurrency", 4) + 2
+    if env.get("BRIDGE_RETENTION"):
+        values["retention"] = parse_duration(env["BRIDGE_RETENTION"], name="BRIDGE_RETENTION")
+    unrouted = env.get("BRIDGE_UNROUTED_RETENTION", "").strip()
+    if unrouted:
+        off = unrouted.lower() in ("off", "0")
+        name = "BRIDGE_UNROUTED_RETENTION"
+        values["unrouted_retention"] = None if off else parse_duration(unrouted, name=name)
+    warning = env.get("BRIDGE_DB_SIZE_WARNING", "").strip()
+    if warning:
+        off = warning.lower() in ("off", "0")
+        name = "BRIDGE_DB_SIZE_WARNING"
+        values["db_size_warning"] = None if off else parse_size(warning, name=name)
 
 
 def _asc_private_key(env: Mapping[str, str]) -> str | None:

@@ -30,7 +30,10 @@ except ConfigError as exc:  # one clear line, not gunicorn's "Failed to read con
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.web_concurrency
 threads = _settings.threads
-worker_class = "gthread"
+# gthread, with every request read whole in the event loop before a thread serves it, so that
+# slow clients hold no thread (bridge/gunicorn_worker.py, docs/security.md).
+worker_class = "bridge.gunicorn_worker.BufferingThreadWorker"
+worker_connections = 1000  # per worker: connections open at once, slow ones included
 timeout = 30
 graceful_timeout = 25  # lets the dispatcher finish attempts in flight (Heroku waits 30 s)
 keepalive = 5

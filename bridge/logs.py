@@ -81,13 +81,39 @@ class RedactFilter(logging.Filter):
         return True
 
 
+# C0 and C1 controls, DEL, the Unicode line and paragraph separators and the bidirectional
+# overrides: a decoded request path (``/x%0A2026-… CRITICAL …``) or a payload's string must not
+# start a line of its own, drive a terminal (``\x1b[…``) or reorder what an operator reads.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """``text`` on one line: every control character as a ``\\xNN`` / ``\\uNNNN`` escape."""
+    return _CONTROLS.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+class EscapeControlsFilter(logging.Filter):
+    """Text format: the message of every record (bridge's, gunicorn's, a library's) on one
+    line. JSON lines need no such filter: the encoder escapes control characters. A
+    traceback added by the formatter keeps its own lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        escaped = escape_controls(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        return True
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        pairs = [f"{k}={getattr(record, k)}" for k in _FIELDS if hasattr(record, k)]
+        pairs = [
+            f"{k}={escape_controls(str(getattr(record, k)))}" for k in _FIELDS if hasattr(record, k)
+        ]
         return f"{line} {' '.join(pairs)}" if pairs else line
 
 
@@ -141,6 +167,8 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     use_json = (fmt or log_format()).lower() == "json"
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
     handler.addFilter(RedactFilter())
+    if not use_json:
+        handler.addFilter(EscapeControlsFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
@@ -211,3 +239,5 @@ class GunicornLogger(glogging.Logger):
                 if logger is self.access_log:
                     handler.addFilter(AccessFields())
                 handler.addFilter(RedactFilter())
+                if not use_json:
+                    handler.addFilter(EscapeControlsFilter())

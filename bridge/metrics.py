@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from bridge.store.records import AttemptResult
@@ -24,6 +25,8 @@ if TYPE_CHECKING:  # a type only: importing prometheus_client here would fix its
 
 log = logging.getLogger(__name__)
 
+MAX_LABEL = 64  # characters: every documented event type is shorter
+
 # GitHub answers a dispatch in about 0.3-1 s; timeouts are 10 s by default.
 ATTEMPT_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -32,7 +35,15 @@ class Metrics:
     """This process's counters. ``observe_*`` are called on the request and dispatch paths:
     each is one or two in-memory (or mmap) increments."""
 
-    def __init__(self, sources: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        sources: frozenset[str] = frozenset(),
+        *,
+        event_types: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        """``sources``: the source names of routes.yaml; ``event_types``: per source, the event
+        types its provider documents. Only these become label values (a payload's own strings
+        never do: 2,000 made-up types would be 2,000 series that never go away)."""
         from prometheus_client import (  # noqa: PLC0415  (see the module docstring)
             CollectorRegistry,
             Counter,
@@ -44,6 +55,7 @@ class Metrics:
         # Multiprocess mode has no _created series: neither has the single-process one.
         disable_created_metrics()  # type: ignore[no-untyped-call]
         self.sources = sources
+        self.event_types = dict(event_types or {})
         self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         if self.multiprocess_dir and values.ValueClass.__name__ == "MutexValue":
             log.warning(
@@ -98,7 +110,12 @@ class Metrics:
             self.signature_failures.labels(label).inc()
 
     def observe_event(self, source: str, event_type: str) -> None:
-        self.events.labels(source, event_type).inc()
+        """Counts a stored event under its type when the source's provider documents that type,
+        else under ``other`` (and an unknown source under ``unknown``)."""
+        label = source if source in self.sources else "unknown"
+        known = self.event_types.get(label, frozenset())
+        kind = event_type if event_type in known and len(event_type) <= MAX_LABEL else "other"
+        self.events.labels(label, kind).inc()
 
     def observe_attempt(self, outcome: str, seconds: float) -> None:
         self.attempts.labels(outcome).inc()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from flask import current_app
 
@@ -29,16 +29,22 @@ from bridge.delivery.context import ContextBuilder
 from bridge.delivery.credential_watch import APP_STORE_CONNECT, CredentialWatch, WatchedSender
 from bridge.delivery.dispatcher import Dispatcher
 from bridge.delivery.github import GitHubClient
-from bridge.errors import ConfigError
+from bridge.errors import ConfigError, StoreUnavailableError
+from bridge.intake.budget import SourceBudgets
 from bridge.metrics import Metrics
 from bridge.notify.alerts import Alerter
 from bridge.notify.client import Notifier
+from bridge.providers import PROVIDERS
 from bridge.routing.load import load_routes
 from bridge.routing.model import RoutesConfig
 from bridge.store import Store, check_database_url, open_store
+from bridge.store.deferred import DeferredStore
 from bridge.store.sqlite import sqlite_path
 
 log = logging.getLogger(__name__)
+
+# A source's webhook secret or token is all that stands between the internet and the store.
+MIN_CREDENTIAL = 16
 
 
 class Services:
@@ -56,14 +62,26 @@ class Services:
         # A source that never sent anything is silent since this process started.
         self.started_at = time.time()
 
+    # A web process sets this before building: a database that does not answer at start then
+    # gives a DeferredStore (503 + Retry-After until it answers) instead of a failed boot.
+    wait_for_store = False
+
     @cached_property
     def store(self) -> Store:
         """The store DATABASE_URL names, migrated. Raises ConfigError (unsupported URL, or no
-        SQLite file when ``create`` is off) and StoreUnavailableError."""
-        settings = self.settings
-        return open_store(
-            settings.database_url, pool_size=settings.db_pool_size, create=self.create
-        )
+        SQLite file when ``create`` is off) and StoreUnavailableError (unless
+        :attr:`wait_for_store`)."""
+        url, size, create = self.settings.database_url, self.settings.db_pool_size, self.create
+
+        def open_it() -> Store:
+            return open_store(url, pool_size=size, create=create)
+
+        try:
+            return open_it()
+        except StoreUnavailableError as exc:
+            if not self.wait_for_store:
+                raise
+            return cast(Store, DeferredStore(open_it, exc))
 
     @cached_property
     def credentials(self) -> CredentialWatch:
@@ -72,7 +90,15 @@ class Services:
 
     @cached_property
     def metrics(self) -> Metrics:
-        return Metrics(frozenset(self.routes.sources))
+        known = {
+            name: PROVIDERS[src.provider].EVENT_TYPES for name, src in self.routes.sources.items()
+        }
+        return Metrics(frozenset(self.routes.sources), event_types=known)
+
+    @cached_property
+    def budgets(self) -> SourceBudgets:
+        """The sources' ``limit:`` counts (this process's)."""
+        return SourceBudgets(self.routes.sources)
 
     @cached_property
     def github(self) -> GitHubClient | None:
@@ -81,35 +107,8 @@ class Services:
         Raises ConfigError when routes dispatch but no credentials are set: fail at start,
         not at the first event.
         """
-        settings = self.settings
-        if settings.dry_run:
-            return None
-        if not settings.github_configured:
-            if not self.routes.dispatches_to_github:
-                return None
-            app_id, app_key = settings.github_app_id, settings.github_app_private_key
-            if bool(app_id) != bool(app_key):  # half a GitHub App
-                given, missing = (
-                    ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY")
-                    if app_id
-                    else ("GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_ID")
-                )
-                raise ConfigError(
-                    f"{given} is set but {missing} is not: a GitHub App needs both (or use "
-                    "GITHUB_TOKEN instead)"
-                )
-            raise ConfigError(
-                f"{self.routes.path} dispatches to GitHub but no credentials are set: set "
-                "GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 "
-                "to record would-be requests without sending them"
-            )
-        return GitHubClient(
-            api_url=settings.github_api_url,
-            token=settings.github_token,
-            app_id=settings.github_app_id,
-            app_private_key=settings.github_app_private_key,
-            installation_id=settings.github_app_installation_id,
-            timeout=settings.github_timeout,
+        return GitHubClient.from_settings(
+            self.settings, dispatches=self.routes.dispatches_to_github, routes=self.routes.path
         )
 
     @cached_property
@@ -207,12 +206,23 @@ class Services:
         process at start rather than at the first event. Raises ConfigError,
         StoreUnavailableError. (Builds no metrics: ``bridge serve`` checks in the gunicorn
         master, where prometheus_client must not be imported yet; see bridge.metrics.)"""
+        short = sorted(
+            name
+            for name, source in self.routes.sources.items()
+            if any(len(secret) < MIN_CREDENTIAL for secret in source.secrets)
+        )
+        if short:  # the value itself is never printed
+            raise ConfigError(
+                f"routes.yaml: a webhook secret or token of {', '.join(short)} is shorter than "
+                f"{MIN_CREDENTIAL} characters, which anyone could guess: use a long random value "
+                "(openssl rand -hex 32)"
+            )
         _ = self.github, self.asc, self.store
 
     def build(self) -> None:
         """Build every part (no thread is started), so that no request thread has to."""
         self.check()
-        _ = self.metrics, self.dispatcher, self.reconciler
+        _ = self.metrics, self.dispatcher, self.reconciler, self.budgets
 
     def start(self) -> None:
         """Start the background work: delivering, and catching up (when configured)."""

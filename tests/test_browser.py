@@ -150,8 +150,7 @@ def test_log_in_see_failed_replay_see_delivered(
     assert "/login" in browser.url  # not logged in: the log is not shown
     browser.type("#token", ADMIN_TOKEN)
     browser.click("form button[type=submit]")
-    # "/login?next=/deliveries" contains "/deliveries" too: wait for the login page to go.
-    WebDriverWait(browser.driver, 10).until(lambda d: "/login" not in d.current_url)
+    browser.wait_for_url("/deliveries")
     assert browser.url == f"{server.url}/deliveries"
     [cookie] = [c for c in browser.cookies() if c["name"] == "bridge_session"]
     assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
@@ -166,8 +165,6 @@ def test_log_in_see_failed_replay_see_delivered(
 
     browser.click(".event .delivery details.confirm summary")
     browser.click(".event .delivery details.confirm button[type=submit]")
-    # The same URL before and after the POST: wait for the next page's message itself.
-    WebDriverWait(browser.driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".flash"))
     assert "queued again" in browser.text(browser.find(".flash.ok"))
     fake_github.wait_for_dispatches(4, timeout=20)
     browser.wait_for_text(".event:nth-of-type(2) .delivery", "DELIVERED")

@@ -43,15 +43,15 @@ ROUTES_YAML = """\
 sources:
   ios:
     provider: appstoreconnect
-    secret: test-asc-secret
+    secret: test-asc-secret-0123456789
     webhook_id: ${IOS_WEBHOOK}
   mac:
     provider: appstoreconnect
-    secret: test-asc-secret
+    secret: test-asc-secret-0123456789
     webhook_id: ${MAC_WEBHOOK}
   watch:
     provider: appstoreconnect
-    secret: test-asc-secret
+    secret: test-asc-secret-0123456789
   beta:
     provider: pgyer
     token: test-pgyer-token-0123456789
@@ -547,7 +547,7 @@ def test_the_job_logs_recoveries_as_warnings(
     assert summary.levelno == logging.INFO
     assert "0 recovered, 1 already known" in summary.getMessage()
     logged = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
-    assert "test-asc-secret" not in logged
+    assert "test-asc-secret-0123456789" not in logged
     assert not any(token in logged for token in fake_asc.tokens)
 
 

@@ -31,7 +31,7 @@ def environ_with(tmp_path: Path, fake_asc: FakeAppStoreConnect, key: AscKey) -> 
     return {
         "BRIDGE_ROUTES": str(routes),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
-        "ASC_SECRET": "test-asc-secret",
+        "ASC_SECRET": "test-asc-secret-0123456789",
         "ASC_OLD_SECRET": "test-asc-old-secret",
         "PGYER_TOKEN": "test-pgyer-token-0123456789",
         "BRIDGE_DRY_RUN": "1",

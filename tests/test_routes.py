@@ -781,7 +781,14 @@ def test_schema_declares_what_the_providers_declare() -> None:
         assert re.search(rf"\((\w+, )*{name}\b", source[one]["title"]), one
         assert re.search(rf"\((\w+, )*{name}\b", source[many]["title"]), many
         credential_keys |= {one, many}
-    assert set(source) - credential_keys == {"provider", "enrich", "webhook_id", "silent_after"}
+    assert set(source) - credential_keys == {
+        "provider",
+        "enrich",
+        "webhook_id",
+        "silent_after",
+        "limit",
+        "max_age",
+    }
 
 
 def test_repo_root_schema_is_the_package_schema() -> None:

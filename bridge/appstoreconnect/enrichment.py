@@ -84,6 +84,14 @@ class Enricher:
             return Details(error=NOT_CONFIGURED)
         if event.instance is None:
             return Details(error="the event names no resource")
+        expected = INSTANCE_TYPES.get(event.type)
+        if event.instance.type != expected:
+            # A signed payload naming /v1/users/… (or any type its event does not use) would
+            # have the team key read it: only the documented instance type is ever fetched.
+            named = event.instance.type[:64]
+            return Details(
+                error=f"not fetched: {event.type} events are about {expected}, not {named}"
+            )
         wait = self._paused_until - self.clock()
         if wait > 0:
             message = f"rate limited: App Store Connect asked to wait {wait:.0f} s more"
@@ -116,6 +124,26 @@ class Enricher:
             )  # fmt: skip
             return Details(error=exc.message)
 
+
+# The instance type each event type names (docs/protocols.md, "Event types"): the only
+# resources enrichment reads with the team key.
+INSTANCE_TYPES: Mapping[str, str] = {
+    "appStoreVersionAppVersionStateUpdated": "appStoreVersions",
+    "buildUploadStateUpdated": "buildUploads",
+    "buildBetaDetailExternalBuildStateUpdated": "buildBetaDetails",
+    "betaFeedbackScreenshotSubmissionCreated": "betaFeedbackScreenshotSubmissions",
+    "betaFeedbackCrashSubmissionCreated": "betaFeedbackCrashSubmissions",
+    "backgroundAssetVersionStateUpdated": "backgroundAssetVersions",
+    "backgroundAssetVersionInternalBetaReleaseCreated": (
+        "backgroundAssetVersionInternalBetaReleases"
+    ),
+    "backgroundAssetVersionExternalBetaReleaseStateUpdated": (
+        "backgroundAssetVersionExternalBetaReleases"
+    ),
+    "backgroundAssetVersionAppStoreReleaseStateUpdated": "backgroundAssetVersionAppStoreReleases",
+    "alternativeDistributionPackageVersionCreated": "alternativeDistributionPackageVersions",
+    "alternativeDistributionPackageAvailableUpdated": "alternativeDistributionPackages",
+}
 
 # GET /v1/appStoreVersions/{id}/build: the build a version will ship (its build number).
 BUILD_RELATIONSHIP = frozenset({"appStoreVersions"})

@@ -18,6 +18,7 @@ from bridge.appstoreconnect.review_times import ReviewTimes, stored_review
 from bridge.cli import common as commands
 from bridge.errors import PayloadError
 from bridge.events import Instance
+from bridge.logs import escape_controls
 from bridge.providers import PROVIDERS
 from bridge.store import EventFacts, EventFilter, EventLog, EventRecord
 from bridge.version import __version__
@@ -174,7 +175,9 @@ def _text(record: EventRecord, review: ReviewTimes | None) -> str:
         )
     if not record.deliveries:
         lines.append("    (no route matched)")
-    return "\n".join(lines)
+    # Types, ids, states and GitHub's messages come from outside: escape anything a terminal
+    # would act on (``\x1b[2J``, a newline that fakes a line) before it reaches one.
+    return "\n".join(escape_controls(line) for line in lines)
 
 
 @click.command()

@@ -41,6 +41,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the web service under gunicorn, exactly as the Procfile does."""
     # fail here, once and clearly, not in every worker
     with _refusing(), commands.services(create=True) as services:
+        services.wait_for_store = True  # a database down now: start anyway (bridge.store.deferred)
         services.check()  # credentials, DATABASE_URL; migrations run once
     for var, value in (("HOST", host), ("PORT", port), ("WEB_CONCURRENCY", workers)):
         if value is not None:

@@ -25,6 +25,7 @@ from bridge.delivery.github import DispatchResult
 from bridge.delivery.leases import LeaseLostError, fence, wait_keeping_leases
 from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD, OutageBreaker
 from bridge.delivery.outgoing import render
+from bridge.delivery.retention import housekeeping
 from bridge.errors import PermanentSendError, RenderError, StoreUnavailableError, TransientSendError
 from bridge.metrics import Metrics
 from bridge.notify.alerts import Alerter, FailedDelivery, alert_failed
@@ -128,16 +129,14 @@ class Dispatcher:
                 self._wake.clear()
 
     def prune_if_due(self) -> int:
-        """With ``BRIDGE_RETENTION`` set, delete finished events older than it, hourly.
-        Failed deliveries are kept (``bridge prune --include-failed`` removes them)."""
+        """Hourly: prune what ``BRIDGE_RETENTION`` and ``BRIDGE_UNROUTED_RETENTION`` no longer
+        keep, and check the database's size (bridge.delivery.retention). Failed deliveries
+        are kept (``bridge prune --include-failed`` removes them)."""
         now = self.clock()
-        if self.settings.retention is None or now < self._next_prune:
+        if now < self._next_prune:
             return 0
         self._next_prune = now + PRUNE_INTERVAL
-        count = self.store.prune(before=now - self.settings.retention)
-        if count:
-            log.info("pruned %d finished events older than %.0fs", count, self.settings.retention)
-        return count
+        return housekeeping(self.store, self.settings, now)
 
     def _idle_seconds(self) -> float:
         now = self.clock()

@@ -18,7 +18,6 @@ App's installations): ``bridge.delivery.github_auth``. How GitHub's answers are 
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import math
 import urllib.parse
@@ -29,6 +28,7 @@ import requests
 import urllib3
 from github import GithubException
 
+from bridge.config import Settings
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.delivery.github_answers import (
     APP_HINTS,
@@ -43,6 +43,7 @@ from bridge.delivery.github_answers import (
 )
 from bridge.delivery.github_auth import GitHubAuth, Session, lookup_what
 from bridge.errors import ConfigError
+from bridge.version import __version__
 
 __all__ = [
     "API_VERSION",
@@ -69,11 +70,7 @@ _NETWORK_ERRORS = (
 
 
 def _user_agent() -> str:
-    try:
-        version = importlib.metadata.version("bridge")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
-        version = "dev"
-    return f"bridge/{version}"
+    return f"bridge/{__version__}"  # also when running from a checkout (Heroku, Render)
 
 
 class GitHubClient:
@@ -123,6 +120,44 @@ class GitHubClient:
             "lazy": True,
             "api_version": API_VERSION,
         }
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, dispatches: bool, routes: str
+    ) -> GitHubClient | None:
+        """The client for the configured credentials; None in dry-run mode, or when no route
+        of ``routes`` (the file's path, for messages) dispatches to GitHub. Raises
+        ConfigError when routes dispatch but no credentials (or half a GitHub App) are set:
+        fail at start, not at the first event."""
+        if settings.dry_run:
+            return None
+        if not settings.github_configured:
+            if not dispatches:
+                return None
+            app_id, app_key = settings.github_app_id, settings.github_app_private_key
+            if bool(app_id) != bool(app_key):  # half a GitHub App
+                given, missing = (
+                    ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY")
+                    if app_id
+                    else ("GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_ID")
+                )
+                raise ConfigError(
+                    f"{given} is set but {missing} is not: a GitHub App needs both (or use "
+                    "GITHUB_TOKEN instead)"
+                )
+            raise ConfigError(
+                f"{routes} dispatches to GitHub but no credentials are set: set "
+                "GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY; or BRIDGE_DRY_RUN=1 "
+                "to record would-be requests without sending them"
+            )
+        return cls(
+            api_url=settings.github_api_url,
+            token=settings.github_token,
+            app_id=settings.github_app_id,
+            app_private_key=settings.github_app_private_key,
+            installation_id=settings.github_app_installation_id,
+            timeout=settings.github_timeout,
+        )
 
     def dispatch(self, request: DispatchRequest) -> DispatchResult:
         """POST ``request.body`` to ``request.path`` once.
@@ -182,6 +217,9 @@ class GitHubClient:
             raise self._network_error(what, exc) from exc
         except requests.exceptions.RequestException as exc:  # InvalidURL, TooManyRedirects…
             message = self._auth.redact(f"{what} failed: {type(exc).__name__}: {exc}")
+            raise PermanentGitHubError(message) from exc
+        except RuntimeError as exc:  # PyGithub refusing a 301 to another host or scheme
+            message = self._auth.redact(f"{what} failed: {exc} (GITHUB_API_URL moved?)")
             raise PermanentGitHubError(message) from exc
 
     def _session_for(self, repository: str) -> Session:

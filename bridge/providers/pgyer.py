@@ -91,8 +91,8 @@ def _content_id(payload: Mapping[str, object]) -> str:
 
 def _timestamp(value: object) -> str | None:
     """Pgyer sends Unix seconds; normalize to ISO 8601 UTC like App Store Connect."""
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
+        value = int(value)  # ASCII only: "²".isdigit() is true and int("²") raises
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**33:
         return datetime.fromtimestamp(value, UTC).isoformat().replace("+00:00", "Z")
     return None

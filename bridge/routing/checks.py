@@ -92,7 +92,7 @@ def _check_source(here: Path, source: dict[str, Any], report: Report) -> None:
                 takes = f"{article} {provider} source takes `{one}` or `{many}`"
                 report.problem((*here, key), f"`{key}` is for {other} sources; {takes}")
     if provider != appstoreconnect.NAME:
-        for key in ("enrich", "webhook_id"):
+        for key in ("enrich", "webhook_id", "max_age"):
             if key in source:
                 message = f"`{key}` is for appstoreconnect sources (the App Store Connect API)"
                 report.problem((*here, key), message)

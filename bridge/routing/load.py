@@ -90,9 +90,12 @@ def _build(file: str, data: dict[str, Any]) -> RoutesConfig:
         one, many = PROVIDERS[raw["provider"]].CREDENTIAL_KEYS
         secrets = (raw[one],) if one in raw else tuple(raw[many])
         silent = raw.get("silent_after")
+        limit = raw.get("limit") or {}
         sources[name] = Source(
             name, raw["provider"], secrets, raw.get("enrich", False), raw.get("webhook_id"),
             parse_duration(silent, name=f"{name}.silent_after") if silent else None,
+            events_per_minute=limit.get("events_per_minute"), mib_per_day=limit.get("mib_per_day"),
+            max_age=parse_duration(raw["max_age"], name="max_age") if "max_age" in raw else None,
         )  # fmt: skip
     routes = []
     for raw in data.get("routes") or ():

@@ -116,5 +116,8 @@ def _number(value: object) -> int | float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and _JSON_NUMBER.fullmatch(value):
-        return float(value) if any(c in value for c in ".eE") else int(value)
+        try:
+            return float(value) if any(c in value for c in ".eE") else int(value)
+        except ValueError:  # over Python's 4,300-digit limit: no when: value is that long
+            return None
     return None

@@ -22,6 +22,12 @@ class Source:
     enrich: bool = False  # fetch each event's resource from the App Store Connect API
     webhook_id: str | None = None  # the App Store Connect webhook posting here (reconcile)
     silent_after: float | None = None  # seconds without an event before it is reported
+    # `limit:` (off by default): past either, this source's webhooks get 429 (bridge.intake.budget)
+    events_per_minute: int | None = None
+    mib_per_day: int | None = None
+    # `max_age:` (appstoreconnect, off by default): refuse a delivery whose signed timestamp
+    # is older than this many seconds (bridge.intake.freshness)
+    max_age: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from bridge.errors import ConfigError
 from bridge.store.postgres import PostgresStore, is_postgres_url
 from bridge.store.protocols import (
+    AdminSessions,
     CredentialHealth,
     EventFacts,
     EventIntake,
@@ -53,6 +54,7 @@ from bridge.store.records import (
 from bridge.store.sqlite import SQLiteStore, sqlite_path
 
 __all__ = [
+    "AdminSessions",
     "AttemptOutcome",
     "AttemptRecord",
     "AttemptResult",

@@ -105,6 +105,19 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             expires_at REAL
         )""",
     ),
+    # 8: admin sessions that can be ended server-side: the generation every session cookie
+    # must carry ("log out everywhere" bumps it), and sessions ended by logging out.
+    (
+        """CREATE TABLE admin_sessions (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            generation INTEGER NOT NULL
+        )""",
+        "INSERT INTO admin_sessions (id, generation) VALUES (1, 0)",
+        """CREATE TABLE revoked_sessions (
+            session_id TEXT PRIMARY KEY,
+            revoked_at REAL NOT NULL
+        )""",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -207,6 +220,18 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             refused_at DOUBLE PRECISION,
             refused_reason TEXT,
             expires_at DOUBLE PRECISION
+        )""",
+    ),
+    # 8: as SQLite's.
+    (
+        """CREATE TABLE admin_sessions (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            generation INTEGER NOT NULL
+        )""",
+        "INSERT INTO admin_sessions (id, generation) VALUES (1, 0)",
+        """CREATE TABLE revoked_sessions (
+            session_id TEXT PRIMARY KEY,
+            revoked_at DOUBLE PRECISION NOT NULL
         )""",
     ),
 )

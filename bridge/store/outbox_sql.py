@@ -157,16 +157,26 @@ class OutboxSQL(SQLStoreBase):
             "id = ? AND (lease_until IS NULL OR lease_until < ?)", (delivery_id, now), now
         )
 
-    def prune(self, *, before: float, include_failed: bool = False, dry_run: bool = False) -> int:
+    def prune(
+        self,
+        *,
+        before: float,
+        include_failed: bool = False,
+        unrouted_only: bool = False,
+        dry_run: bool = False,
+    ) -> int:
         """Delete events received before ``before`` whose deliveries are all finished
         (delivered or dry run; also failed with ``include_failed``), with their deliveries
-        and attempts. Pending deliveries are never pruned. Returns how many events went
-        (``dry_run``: how many would go; nothing is deleted)."""
+        and attempts; with ``unrouted_only``, only events no route matched. Pending
+        deliveries are never pruned. Returns how many events went (``dry_run``: how many
+        would go; nothing is deleted)."""
         kept = "'pending'" if include_failed else "'pending', 'failed'"
         doomed = (
             "SELECT pk FROM events e WHERE e.received_at < ? AND NOT EXISTS"
             f" (SELECT 1 FROM deliveries d WHERE d.event_pk = e.pk AND d.state IN ({kept}))"
         )
+        if unrouted_only:
+            doomed += " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_pk = e.pk)"
         with self._tx() as cur:
             cur.execute(doomed, (before,))
             pks = [row["pk"] for row in cur.fetchall()]

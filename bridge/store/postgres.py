@@ -129,6 +129,11 @@ class PostgresStore(SQLStore):
                 )
         return len(POSTGRES_MIGRATIONS)
 
+    def size_bytes(self) -> int:
+        with self._tx(write=False) as cur:
+            row = cur.execute("SELECT pg_database_size(current_database()) AS size").fetchone()
+        return int(row["size"]) if row else 0
+
     def close(self) -> None:
         self._pool.close()
 

@@ -72,9 +72,21 @@ class Outbox(Protocol):
     def next_due_at(self) -> float | None:
         """When the earliest pending delivery is due, or None when there is none."""
 
-    def prune(self, *, before: float, include_failed: bool = False, dry_run: bool = False) -> int:
-        """Delete finished events received before ``before``; returns how many (``dry_run``:
-        how many would be deleted, deleting nothing)."""
+    def prune(
+        self,
+        *,
+        before: float,
+        include_failed: bool = False,
+        unrouted_only: bool = False,
+        dry_run: bool = False,
+    ) -> int:
+        """Delete finished events received before ``before`` (with ``unrouted_only``, only
+        those no route matched); returns how many (``dry_run``: how many would be deleted,
+        deleting nothing)."""
+
+    def size_bytes(self) -> int:
+        """How much room the database takes (SQLite: its file's pages; PostgreSQL: the
+        database's size), for the dispatcher's housekeeping and /metrics."""
 
 
 class StuckDeliveries(Protocol):
@@ -86,6 +98,10 @@ class StuckDeliveries(Protocol):
         """Pending deliveries queued before ``queued_before`` or with at least
         ``min_attempts`` attempts, not yet announced: marked announced at ``now`` and
         returned, each to one caller only (several processes may ask)."""
+
+    def size_bytes(self) -> int:
+        """How much room the database takes (SQLite: its file's pages; PostgreSQL: the
+        database's size), for the dispatcher's housekeeping and /metrics."""
 
 
 class EventLog(EventLookup, Protocol):
@@ -176,6 +192,22 @@ class CredentialHealth(Protocol):
         """Every credential noted so far, by name."""
 
 
+class AdminSessions(Protocol):
+    """Which admin session cookies still open the delivery log (bridge.ui.auth)."""
+
+    def session_generation(self) -> int:
+        """The generation a session must have been opened in to be valid."""
+
+    def session_revoked(self, session_id: str) -> bool:
+        """Whether this session was ended by logging out."""
+
+    def revoke_session(self, session_id: str, *, now: float, forget_before: float) -> None:
+        """End one session (logout), and forget sessions revoked before ``forget_before``."""
+
+    def end_all_sessions(self) -> int:
+        """End every session ("log out everywhere"); returns the new generation."""
+
+
 class Store(
     EventIntake,
     Outbox,
@@ -185,6 +217,7 @@ class Store(
     StuckDeliveries,
     RunTracking,
     CredentialHealth,
+    AdminSessions,
     Protocol,
 ):
     """The whole store, with its lifecycle: what a process opens once and hands out."""

@@ -2,7 +2,7 @@
 
 :class:`SQLStore` is composed of one mixin per part of the store (:mod:`.outbox_sql`,
 :mod:`.event_log_sql`, :mod:`.facts_sql`, :mod:`.jobs_sql`, :mod:`.alerts_sql`,
-:mod:`.runs_sql`, :mod:`.credentials_sql`) over :class:`.SQLStoreBase`.
+:mod:`.runs_sql`, :mod:`.credentials_sql`, :mod:`.sessions_sql`) over :class:`.SQLStoreBase`.
 Backends (:mod:`bridge.store.sqlite`, :mod:`bridge.store.postgres`) supply connections,
 transactions (``_tx``) and migrations, and the few words their dialects spell differently.
 """
@@ -16,6 +16,7 @@ from bridge.store.facts_sql import EventFactsSQL
 from bridge.store.jobs_sql import JobLeasesSQL
 from bridge.store.outbox_sql import OutboxSQL
 from bridge.store.runs_sql import RunsSQL
+from bridge.store.sessions_sql import AdminSessionsSQL
 
 
 class SQLStore(
@@ -26,6 +27,7 @@ class SQLStore(
     StuckDeliveriesSQL,
     RunsSQL,
     CredentialsSQL,
+    AdminSessionsSQL,
 ):
     """Implements :class:`bridge.store.protocols.Store` but ``migrate`` and ``close``, which
     each backend supplies, on top of ``_tx``."""

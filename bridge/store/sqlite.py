@@ -192,6 +192,12 @@ class SQLiteStore(SQLStore):
                 )
         return len(SQLITE_MIGRATIONS)
 
+    def size_bytes(self) -> int:
+        with self._tx(write=False) as cur:
+            pages = cur.execute("PRAGMA page_count").fetchone()[0]
+            size = cur.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(size)
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:

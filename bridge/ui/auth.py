@@ -3,7 +3,9 @@ when it is unset (fail closed: the pages answer 404 and say how to turn them on)
 
 * Scripts send ``Authorization: Bearer <token>``; browsers log in once with a form that sets a
   session cookie (signed with a key derived from the token, so rotating the token signs
-  everyone out; ``Secure``, ``HttpOnly``, ``SameSite=Lax``, 12 h without use).
+  everyone out; ``Secure``, ``HttpOnly``, ``SameSite=Lax``, 12 h without use, 24 h at most).
+  The store keeps which sessions still count: logging out ends that session (a copy of its
+  cookie included), "log out everywhere" ends every one.
 * A POST from a cookie session must carry the session's CSRF token (and a same-origin
   ``Origin`` when the browser sends one); a bearer header needs neither, as browsers never add
   it by themselves.
@@ -16,6 +18,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -23,6 +26,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    current_app,
     g,
     jsonify,
     redirect,
@@ -34,12 +38,16 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from bridge.services import current_services
+from bridge.ui.redirects import safe_next
+from bridge.ui.throttle import GuessThrottle
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 SESSION_COOKIE = "bridge_session"
 SESSION_IDLE = timedelta(hours=12)
+# However active: a tab that refreshes itself keeps a session alive past SESSION_IDLE.
+SESSION_MAX_AGE = timedelta(hours=24)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # No script, no inline style, no framing, forms only to this site.
 CONTENT_SECURITY_POLICY = (
@@ -51,6 +59,7 @@ CONTENT_SECURITY_POLICY = (
 def configure(app: Flask, token: str | None) -> None:
     """Session settings (only when a token is set: no token, no key, no session) and the
     login/logout views."""
+    app.extensions["bridge.throttle"] = GuessThrottle()
     if token:
         app.secret_key = hmac.new(token.encode(), b"bridge session key v1", hashlib.sha256).digest()
         app.config.update(
@@ -72,19 +81,50 @@ def csrf_token() -> str:
     return str(session.get("csrf", ""))
 
 
+def throttle() -> GuessThrottle:
+    """This process's count of wrong tokens per client (bridge.ui.throttle)."""
+    found: GuessThrottle = current_app.extensions["bridge.throttle"]
+    return found
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def throttled() -> Response | None:
+    """429 with Retry-After when this client sent too many wrong tokens lately."""
+    wait = throttle().retry_after(client_address())
+    if wait is None:
+        return None
+    message = f"too many wrong tokens from this address: retry in {wait} s"
+    if request.endpoint == "auth.login_submit":
+        page = render_template("message.html", title="Too many attempts", message=message)
+        response = current_app.make_response((page, 429))
+    else:
+        response = jsonify(error=message)
+        response.status_code = 429
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def guard() -> BaseResponse | tuple[str | Response, int] | None:
     """``before_request`` of every admin blueprint: None lets the request through."""
     token = current_services().settings.admin_token
     if not token:
         return disabled()
     if "Authorization" in request.headers:
+        if (refused := throttled()) is not None:
+            return refused
         given = bearer_token()
         if given is None or not tokens_match(given, token):
             log.warning("admin request refused: wrong bearer token (%s)", request.path)
+            throttle().failed(client_address(), "admin bearer token")
             return unauthorized("wrong bearer token")
+        throttle().succeeded(client_address())
         g.admin_via = "bearer"
         return None
-    if session.get("admin") is not True:
+    if session.get("admin") is not True or not session_valid():
+        session.clear()
         if request.method in _SAFE_METHODS:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         return unauthorized("log in first")
@@ -98,6 +138,20 @@ def guard() -> BaseResponse | tuple[str | Response, int] | None:
     return None
 
 
+def session_valid() -> bool:
+    """The session cookie is one bridge still honours: opened less than SESSION_MAX_AGE ago,
+    in the current generation (not before a "log out everywhere"), and not logged out (the
+    store says; a copy of the cookie made before logging out is refused too). Raises
+    StoreUnavailableError (503): fail closed."""
+    since, generation, sid = session.get("since"), session.get("gen"), session.get("sid")
+    if not isinstance(since, float | int) or not isinstance(generation, int):
+        return False
+    if not isinstance(sid, str) or time.time() - since > SESSION_MAX_AGE.total_seconds():
+        return False
+    store = current_services().store
+    return generation == store.session_generation() and not store.session_revoked(sid)
+
+
 def secure_headers(response: Response) -> Response:
     """``after_request`` of every admin blueprint."""
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -105,6 +159,9 @@ def secure_headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
+    if request.is_secure:  # https, or X-Forwarded-Proto: https from BRIDGE_PROXY_HOPS proxies
+        # https://www.rfc-editor.org/rfc/rfc6797: browsers then refuse plain HTTP for a year.
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 
@@ -135,15 +192,6 @@ def bearer_token() -> str | None:
     return value if scheme.lower() == "bearer" and value else None
 
 
-def safe_next(target: str | None, default: str = "/deliveries") -> str:
-    """A local path to go to after a form: never another site (open redirect)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return default
-    if any(c in target for c in "\r\n\\"):
-        return default
-    return target
-
-
 def _same_origin_with_csrf() -> bool:
     origin = request.headers.get("Origin")
     # The host as the browser saw it: a reverse proxy may rewrite Host and pass the original
@@ -171,7 +219,9 @@ bp.after_request(secure_headers)
 def login() -> BaseResponse | str:
     target = safe_next(request.args.get("next"))
     if session.get("admin") is True:
-        return redirect(target)
+        if session_valid():
+            return redirect(target)
+        session.clear()
     return render_template("login.html", next=target, error=None, plain_http=_plain_http())
 
 
@@ -179,16 +229,23 @@ def login() -> BaseResponse | str:
 def login_submit() -> BaseResponse | tuple[str, int]:
     token = current_services().settings.admin_token or ""
     target = safe_next(request.form.get("next"))
+    if (refused := throttled()) is not None:
+        return refused
     if not tokens_match(request.form.get("token", ""), token):
         log.warning("admin login failed from %s", request.remote_addr)
+        throttle().failed(client_address(), "admin login")
         page = render_template(
             "login.html", next=target, error="Wrong token.", plain_http=_plain_http()
         )
         return page, 401
+    throttle().succeeded(client_address())
     session.clear()
     session.permanent = True
     session["admin"] = True
     session["csrf"] = secrets.token_urlsafe(32)
+    session["sid"] = secrets.token_urlsafe(24)
+    session["since"] = time.time()
+    session["gen"] = current_services().store.session_generation()
     log.info("admin logged in from %s", request.remote_addr)
     return redirect(target)
 
@@ -199,6 +256,16 @@ def logout() -> BaseResponse | tuple[str | Response, int]:
         return render_template("message.html", title="Refused", message=(
             "This form has expired. Reload the page and try again."
         )), 403  # fmt: skip
+    if session.get("admin") is True and session_valid():
+        store = current_services().store
+        if request.form.get("everywhere"):
+            store.end_all_sessions()
+            log.warning("admin logged out everywhere from %s", request.remote_addr)
+        else:
+            now = time.time()
+            forget = now - SESSION_MAX_AGE.total_seconds()
+            store.revoke_session(str(session["sid"]), now=now, forget_before=forget)
+            log.info("admin logged out from %s", request.remote_addr)
     session.clear()
     return redirect(url_for("auth.login"))
 

@@ -18,7 +18,8 @@ from bridge.intake.silence import quiet_sources
 from bridge.providers import PROVIDERS
 from bridge.services import current_services
 from bridge.store import DeliveryState, EventFilter
-from bridge.ui.auth import guard, safe_next, secure_headers, wants_json
+from bridge.ui.auth import guard, secure_headers, wants_json
+from bridge.ui.redirects import safe_next
 
 bp = Blueprint("log", __name__)
 bp.before_request(guard)
@@ -56,7 +57,7 @@ def deliveries() -> str:
         sources=sorted(services.routes.sources),
         event_types=types,
         refresh=REFRESH_SECONDS if request.args.get("refresh") == "on" else None,
-        args={k: v for k, v in request.args.items() if k != "before"},
+        args={k: v for k, v in request.args.items() if k in LINK_KEYS and k != "before"},
         now=now,
         dry_run=services.settings.dry_run,
         refused_key=refused_key(services.store),
@@ -95,6 +96,19 @@ def event(source: str, event_id: str) -> str | tuple[str, int]:
         now=time.time(),
         here=request.path,
     )
+
+
+@bp.get("/raw/events/<source>/<path:event_id>")
+def raw_body(source: str, event_id: str) -> Response | tuple[str, int]:
+    """The body exactly as received, as a download: never rendered by the browser (the page
+    shows a bounded, indented copy)."""
+    detail = current_services().store.event_detail(source, event_id)
+    if detail is None:
+        message = f"No event {event_id!r} from source {source!r}: it may have been pruned."
+        return render_template("message.html", title="Not found", message=message), 404
+    response = Response(bytes(detail.body), 200, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = 'attachment; filename="event-body.json"'
+    return response
 
 
 @bp.post("/deliveries/<delivery_id>/replay")
@@ -142,4 +156,13 @@ def read_filters(args: MultiDict[str, str]) -> EventFilter:
 
 
 def _positive_int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and 0 < int(text) < 2**63 else None
+    """``text`` as a cursor, or None: ASCII digits only (``"²".isdigit()`` is true, and
+    ``int("²")`` raises), at most 19 of them."""
+    if not text or not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    return int(text) if 0 < int(text) < 2**63 else None
+
+
+# The query keys the log's own links carry on (no other key reaches url_for: ``_external``,
+# ``_anchor``, ``_method`` or ``_scheme`` would change the links themselves).
+LINK_KEYS = ("source", "type", "state", "q", "refresh", "before")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,15 +62,56 @@ def word_breaks(text: str) -> Markup:
     return Markup(re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=_)(?=[A-Za-z])", "<wbr>", escaped))  # noqa: S704  (escaped above)
 
 
-def pretty_json(value: Any) -> str:
-    """Indented JSON for people; bytes that are not JSON are shown as text."""
+# A page shows at most this much of one JSON document, and indents at most this deep: nested
+# lists indented in full grow with the square of their depth (10 KiB of "[[[…" was ~10 MB of
+# page). Deeper values are written on one line; the raw body is a download away.
+MAX_RENDERED = 256 * 1024
+MAX_INDENT_DEPTH = 12
+
+
+def pretty_json(value: Any, limit: int = MAX_RENDERED) -> str:
+    """Indented JSON for people, at most ``limit`` characters (then a line saying how much
+    was left out); bytes that are not JSON are shown as text, as far as the limit."""
     if isinstance(value, bytes | bytearray):
         text = bytes(value).decode("utf-8", "replace")
         try:
             value = json.loads(text)
-        except ValueError:
-            return text
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+        except (ValueError, RecursionError):
+            return _cut(text, limit, len(text))
+    out: list[str] = []
+    size = 0
+    for chunk in _pretty(value, 0):
+        out.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    text = "".join(out)
+    return _cut(text, limit, None) if size > limit else text
+
+
+def _cut(text: str, limit: int, total: int | None) -> str:
+    if len(text) <= limit:
+        return text
+    more = f"{total - limit:,} more characters" if total is not None else "the rest"
+    return f"{text[:limit]}\n… cut here: {more} (download the raw body to see it all)"
+
+
+def _pretty(value: Any, depth: int) -> Iterator[str]:
+    """json.dumps(indent=2), lazily, with containers past MAX_INDENT_DEPTH on one line."""
+    if not isinstance(value, dict | list) or not value or depth >= MAX_INDENT_DEPTH:
+        yield json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        return
+    pad = "  " * (depth + 1)
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    yield "{\n" if isinstance(value, dict) else "[\n"
+    last = len(value) - 1
+    for i, (key, item) in enumerate(items):
+        yield pad
+        if isinstance(value, dict):
+            yield json.dumps(key, ensure_ascii=False) + ": "
+        yield from _pretty(item, depth + 1)
+        yield ",\n" if i < last else "\n"
+    yield "  " * depth + ("}" if isinstance(value, dict) else "]")
 
 
 def register(app: Flask) -> None:

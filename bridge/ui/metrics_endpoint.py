@@ -20,8 +20,8 @@ from bridge.errors import StoreUnavailableError
 from bridge.intake.silence import SourceQuiet, quiet_sources
 from bridge.metrics import Metrics
 from bridge.services import current_services
-from bridge.store import CredentialHealth, CredentialState, EventLog
-from bridge.ui.auth import bearer_token, tokens_match
+from bridge.store import CredentialHealth, CredentialState, Store
+from bridge.ui.auth import bearer_token, client_address, throttle, throttled, tokens_match
 from bridge.version import __version__
 
 if TYPE_CHECKING:  # a type only (prometheus_client is imported after the fork: bridge.metrics)
@@ -42,7 +42,7 @@ class StoreCollector:
 
     def __init__(
         self,
-        store: EventLog,
+        store: Store,
         quiet: Callable[[], list[SourceQuiet]] | None = None,
         credentials: CredentialHealth | None = None,
     ) -> None:
@@ -71,6 +71,11 @@ class StoreCollector:
         yield by_state
         yield GaugeMetricFamily(
             "bridge_outbox_depth", "Deliveries waiting to be sent (pending).", value=stats.pending
+        )
+        yield GaugeMetricFamily(
+            "bridge_store_size_bytes",
+            "Room the database takes (alert before the plan's limit; see BRIDGE_DB_SIZE_WARNING).",
+            value=self.store.size_bytes(),
         )
         refused = refused_key(self.store)
         yield GaugeMetricFamily(
@@ -145,7 +150,7 @@ def _credentials(states: list[CredentialState]) -> Iterator[Metric]:
 
 def exposition(
     metrics: Metrics,
-    store: EventLog,
+    store: Store,
     quiet: Callable[[], list[SourceQuiet]] | None = None,
     credentials: CredentialHealth | None = None,
 ) -> bytes:
@@ -178,13 +183,17 @@ def scrape() -> ResponseReturnValue:
     if not tokens:
         message = "metrics are disabled: set BRIDGE_METRICS_TOKEN or BRIDGE_ADMIN_TOKEN"
         return jsonify(error=message), 404
+    if (refused := throttled()) is not None:
+        return refused
     given = bearer_token()
     # Compared with every token, without stopping at the first match.
     matches = [tokens_match(given or "", t) for t in tokens]
     if given is None or not any(matches):
+        throttle().failed(client_address(), "metrics token")
         response = jsonify(error="unauthorized: send Authorization: Bearer <token>")
         response.headers["WWW-Authenticate"] = 'Bearer realm="bridge metrics"'
         return response, 401
+    throttle().succeeded(client_address())
 
     def quiet() -> list[SourceQuiet]:
         now = time.time()

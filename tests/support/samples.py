@@ -7,7 +7,7 @@ from pathlib import Path
 from bridge.providers.signatures import apple_signature
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
-ASC_SECRET = "test-asc-secret"
+ASC_SECRET = "test-asc-secret-0123456789"
 ASC_OLD_SECRET = "test-asc-old-secret"  # the secret being rotated out: still accepted
 PGYER_TOKEN = "test-pgyer-token-0123456789"
 

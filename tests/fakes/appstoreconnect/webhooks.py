@@ -34,7 +34,7 @@ class WebhooksPart(AscState):
         app_id: str,
         *,
         url: str = "https://bridge.example/hooks/ios",
-        secret: str = "test-asc-secret",
+        secret: str = "test-asc-secret-0123456789",
         event_types: list[str] | None = None,
         name: str = "bridge",
         enabled: bool = True,
