@@ -27,7 +27,10 @@ from tests.support.servers import free_port
 
 ROOT = Path(__file__).parent.parent
 SHIPPED = ROOT / "routes.yaml"
-SECRETS = {"ASC_WEBHOOK_SECRET": "local-asc-secret-0123", "PGYER_WEBHOOK_TOKEN": "local-pgyer-token-0123"}
+SECRETS = {
+    "ASC_WEBHOOK_SECRET": "local-asc-secret-0123",
+    "PGYER_WEBHOOK_TOKEN": "local-pgyer-token-0123",
+}
 
 
 def shipped_env(tmp_path: Path, **extra: str) -> dict[str, str]:
