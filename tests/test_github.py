@@ -300,7 +300,8 @@ def test_token_exchange_errors_are_classified(
     app_key: tuple[str, bytes],
     client_for: Callable[..., GitHubClient],
 ) -> None:
-    app_fake.enqueue(status, match="access_tokens$")
+    # A 401 is tried once more with a newly minted token: refuse both to make it final.
+    app_fake.enqueue(status, match="access_tokens$", times=2 if status == 401 else 1)
     client = client_for(app_fake.url, app_id=APP_ID, app_private_key=app_key[0], installation_id=77)
 
     with pytest.raises(error) as caught:
@@ -310,6 +311,31 @@ def test_token_exchange_errors_are_classified(
     assert caught.value.status == status
     assert text in caught.value.message
     assert app_fake.dispatches() == []
+
+
+@pytest.mark.parametrize("installation_id", [77, None])
+@pytest.mark.parametrize("refused", ["access_tokens$", "/dispatches$"])
+def test_a_new_app_token_refused_once_is_minted_again_and_sent(
+    refused: str,
+    installation_id: int | None,
+    app_fake: FakeGitHub,
+    app_key: tuple[str, bytes],
+    client_for: Callable[..., GitHubClient],
+) -> None:
+    """Clock skew, or a token not yet known everywhere: GitHub refuses a token minted a
+    moment ago (the JWT exchange, or the dispatch with the new token) with 401, once."""
+    app_fake.enqueue(401, body={"message": "Bad credentials"}, match=refused)
+    client = client_for(
+        app_fake.url, app_id=APP_ID, app_private_key=app_key[0], installation_id=installation_id
+    )
+
+    client.dispatch(REPO)
+
+    assert len(app_fake.token_exchanges()) == 2  # minted again after the refusal
+    dispatches = app_fake.dispatches()
+    assert len(dispatches) == (1 if refused == "access_tokens$" else 2)
+    assert dispatches[-1].credential == ("token", list(app_fake.issued_tokens)[-1])
+    assert len(app_fake.issued_tokens) == (1 if refused == "access_tokens$" else 2)
 
 
 def test_wrong_app_key_is_rejected_by_github(

@@ -19,6 +19,7 @@ App's installations): ``bridge.delivery.github_auth``. How GitHub's answers are 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import urllib.parse
 from types import TracebackType
@@ -56,6 +57,7 @@ __all__ = [
 
 # Sent as X-GitHub-Api-Version; requests without it get this version anyway
 # (docs/protocols.md, "API version").
+log = logging.getLogger(__name__)
 API_VERSION = "2022-11-28"
 # workflow_dispatch body field asking for the run's id and URL (GitHub changelog 2026-02-19).
 RUN_DETAILS = "return_run_details"
@@ -169,11 +171,10 @@ class GitHubClient:
             if request.kind == "repository_dispatch"
             else f"workflow_dispatch of {request.workflow} in {request.repository}"
         )
-        session = self._session_for(request.repository)
         body = request.body
         if self._no_run_details and RUN_DETAILS in body:
             body = {k: v for k, v in body.items() if k != RUN_DETAILS}
-        status, headers, text = self._post(session, request, body, what)
+        session, (status, headers, text) = self._post_minting_once(request, body, what)
         if RUN_DETAILS in body and _refuses_run_details(status, text):
             # GitHub Enterprise Server up to 3.20 rejects the field (docs/protocols.md,
             # "workflow_dispatch"): it validated the body and started nothing, so send once
@@ -193,6 +194,25 @@ class GitHubClient:
         )
         self._auth.forget(request.repository, error)
         raise error
+
+    def _post_minting_once(
+        self, request: DispatchRequest, body: dict[str, Any], what: str
+    ) -> tuple[Session, tuple[int, dict[str, Any], str]]:
+        """Post once; as a GitHub App, once more with a newly minted installation token when
+        GitHub refuses the token (or the JWT exchanged for it) with 401. A token minted a
+        moment ago can be refused for a clock a little ahead of GitHub's or a token not yet
+        known everywhere; a second refusal is final."""
+        session = self._session_for(request.repository)
+        try:
+            answer = self._post(session, request, body, what)
+            if not (self._auth.app and answer[0] == 401):
+                return session, answer
+        except GitHubError as exc:
+            if not (self._auth.app and exc.status == 401):
+                raise
+        log.warning("GitHub refused the App's new token (401): minting another, once")
+        session = self._auth.renew(request.repository)
+        return session, self._post(session, request, body, what)
 
     def _post(
         self, session: Session, request: DispatchRequest, body: dict[str, Any], what: str

@@ -78,6 +78,7 @@ class GitHubAuth:
         self._installation_of: dict[str, int] = {}
         self._lock = threading.Lock()  # guards the two dicts above
         self._lookup_lock = threading.Lock()  # one installation lookup at a time
+        self._app_auth: Auth.AppAuth | None = None  # a fixed installation's App, for renew()
 
         if self._token and (app_id or app_private_key):
             raise ConfigError("set either GITHUB_TOKEN or the GITHUB_APP_* variables, not both")
@@ -98,6 +99,7 @@ class GitHubAuth:
         if installation_id is not None:
             if installation_id <= 0:
                 raise ConfigError(f"GITHUB_APP_INSTALLATION_ID={installation_id} is not valid")
+            self._app_auth = app_auth
             auth = app_auth.get_installation_auth(installation_id)
             self._target = Session(self._github(auth), installation_id)
             return
@@ -155,6 +157,27 @@ class GitHubAuth:
                     redact=self.redact,
                 )
                 raise error from exc
+
+    def renew(self, repository: str) -> Session:
+        """A new session for ``repository`` whose App installation token is minted anew (a
+        GitHub App only): for one retry when GitHub refused a token minted a moment ago."""
+        target = self._target
+        if isinstance(target, Session):
+            if target.installation is None or self._app_auth is None:  # a token: no minting
+                return target
+            auth = self._app_auth.get_installation_auth(target.installation)
+            renewed = Session(self._github(auth), target.installation)
+            with target.lock:
+                target.github.close()
+            self._target = renewed
+            return renewed
+        with self._lock:
+            installation = self._installation_of.get(repository)
+            old = self._sessions.pop(installation, None) if installation is not None else None
+        if old is not None:
+            with old.lock:
+                old.github.close()
+        return self.session_for(repository)
 
     def forget(self, repository: str, error: GitHubError) -> None:
         """Drop a looked-up installation that GitHub refused, so a replay looks it up again
