@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from bridge.delivery.dispatch_request import DispatchRequest
-from bridge.delivery.dispatcher import Sender
 from bridge.delivery.github_answers import DispatchResult, PermanentGitHubError
+from bridge.delivery.outgoing import Sender
 from bridge.errors import StoreUnavailableError
 from bridge.intake.silence import span
 from bridge.store import CredentialHealth, CredentialState
@@ -74,10 +74,12 @@ class WatchedSender:
         self.sender = sender
         self.watch = watch
 
-    def dispatch(self, request: DispatchRequest) -> DispatchResult:
+    def dispatch(
+        self, request: DispatchRequest, *, before_send: Callable[[], None] | None = None
+    ) -> DispatchResult:
         """Raises what the wrapped sender raises."""
         try:
-            result = self.sender.dispatch(request)
+            result = self.sender.dispatch(request, before_send=before_send)
         except PermanentGitHubError as exc:
             if exc.status in (401, 403):
                 self.watch.refused(GITHUB, exc.message)

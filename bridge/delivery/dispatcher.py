@@ -20,11 +20,9 @@ from bridge.appstoreconnect.errors import AscTransientError
 from bridge.config import Settings
 from bridge.delivery.backoff import next_attempt
 from bridge.delivery.context import ContextBuilder
-from bridge.delivery.dispatch_request import DispatchRequest
-from bridge.delivery.github import DispatchResult
 from bridge.delivery.leases import LeaseLostError, fence, wait_keeping_leases
 from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD, OutageBreaker
-from bridge.delivery.outgoing import render
+from bridge.delivery.outgoing import Sender, render, send
 from bridge.delivery.retention import housekeeping
 from bridge.errors import PermanentSendError, RenderError, StoreUnavailableError, TransientSendError
 from bridge.metrics import Metrics
@@ -37,10 +35,6 @@ from bridge.store import AttemptResult, Claim, Outbox, StuckDeliveries
 __all__ = ["OUTAGE_MAX_PAUSE", "OUTAGE_THRESHOLD", "DispatchStore", "Dispatcher", "Sender"]
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
-
-
-class Sender(Protocol):
-    def dispatch(self, request: DispatchRequest) -> DispatchResult: ...
 
 
 class DispatchStore(Outbox, StuckDeliveries, Protocol):
@@ -247,9 +241,17 @@ class Dispatcher:
         sent = request.as_dict()
         if (self.notifier if isinstance(request, NotifyRequest) else self.sender) is None:
             return AttemptResult("dry_run", started, 0.0, message="dry run: not sent", request=sent)
-        fence(self.store, claim, until=self.clock() + self.settings.lease_seconds)
+
+        def fenced() -> None:  # right before sending: a lease taken over sends nothing
+            fence(self.store, claim, until=self.clock() + self.settings.lease_seconds)
+
         try:
-            answer = self._deliver(claim, request)
+            answer = send(
+                request, key=claim.route, routes=self.routes, sender=self.sender,
+                notifier=self.notifier, before_send=fenced,
+            )  # fmt: skip
+        except LeaseLostError:
+            raise
         except PermanentSendError as exc:
             return AttemptResult("failed", started, 0.0, exc.status, exc.message, sent)
         except TransientSendError as exc:
@@ -267,17 +269,6 @@ class Dispatcher:
             "delivered", started, 0.0, answer.status, answer.response or None, sent,
             run_id=answer.run_id, run_url=answer.run_url,
         )  # fmt: skip
-
-    def _deliver(self, claim: Claim, request: DispatchRequest | NotifyRequest) -> DispatchResult:
-        """Send to GitHub or to the target (the caller has checked the sender is there)."""
-        if isinstance(request, NotifyRequest):
-            target = self.routes.target(claim.route)
-            if self.notifier is None or target is None:
-                raise PermanentSendError(f"target of {claim.route!r} is not in routes.yaml")
-            return self.notifier.send(request, target)
-        if self.sender is None:
-            raise PermanentSendError("no GitHub credentials")
-        return self.sender.dispatch(request)
 
     def _retry(
         self,

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import urllib.parse
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -161,8 +162,11 @@ class GitHubClient:
             timeout=settings.github_timeout,
         )
 
-    def dispatch(self, request: DispatchRequest) -> DispatchResult:
-        """POST ``request.body`` to ``request.path`` once.
+    def dispatch(
+        self, request: DispatchRequest, *, before_send: Callable[[], None] | None = None
+    ) -> DispatchResult:
+        """POST ``request.body`` to ``request.path`` once; ``before_send`` runs right before,
+        inside the credential's one-request-at-a-time lock (it may raise to send nothing).
 
         Raises TransientGitHubError or PermanentGitHubError.
         """
@@ -174,14 +178,14 @@ class GitHubClient:
         body = request.body
         if self._no_run_details and RUN_DETAILS in body:
             body = {k: v for k, v in body.items() if k != RUN_DETAILS}
-        session, (status, headers, text) = self._post_minting_once(request, body, what)
+        session, (status, headers, text) = self._post_minting_once(request, body, what, before_send)
         if RUN_DETAILS in body and _refuses_run_details(status, text):
             # GitHub Enterprise Server up to 3.20 rejects the field (docs/protocols.md,
             # "workflow_dispatch"): it validated the body and started nothing, so send once
             # more without it, and never again to this server.
             self._no_run_details = True
             body = {k: v for k, v in body.items() if k != RUN_DETAILS}
-            status, headers, text = self._post(session, request, body, what)
+            status, headers, text = self._post(session, request, body, what, before_send)
         if 200 <= status < 300:
             return dispatch_result(status, text, headers)
         error = http_error(
@@ -196,7 +200,11 @@ class GitHubClient:
         raise error
 
     def _post_minting_once(
-        self, request: DispatchRequest, body: dict[str, Any], what: str
+        self,
+        request: DispatchRequest,
+        body: dict[str, Any],
+        what: str,
+        before_send: Callable[[], None] | None,
     ) -> tuple[Session, tuple[int, dict[str, Any], str]]:
         """Post once; as a GitHub App, once more with a newly minted installation token when
         GitHub refuses the token (or the JWT exchanged for it) with 401. A token minted a
@@ -204,7 +212,7 @@ class GitHubClient:
         known everywhere; a second refusal is final."""
         session = self._session_for(request.repository)
         try:
-            answer = self._post(session, request, body, what)
+            answer = self._post(session, request, body, what, before_send)
             if not (self._auth.app and answer[0] == 401):
                 return session, answer
         except GitHubError as exc:
@@ -212,13 +220,20 @@ class GitHubClient:
                 raise
         log.warning("GitHub refused the App's new token (401): minting another, once")
         session = self._auth.renew(request.repository)
-        return session, self._post(session, request, body, what)
+        return session, self._post(session, request, body, what, before_send)
 
     def _post(
-        self, session: Session, request: DispatchRequest, body: dict[str, Any], what: str
+        self,
+        session: Session,
+        request: DispatchRequest,
+        body: dict[str, Any],
+        what: str,
+        before_send: Callable[[], None] | None = None,
     ) -> tuple[int, dict[str, Any], str]:
         try:
             with session.lock:
+                if before_send is not None:
+                    before_send()
                 return session.github.requester.requestJson("POST", request.path, input=body)
         except GithubException as exc:
             # requestJson never raises for a status: this is AppInstallationAuth exchanging
