@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import email.utils
 import random
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC
 
 from bridge.config import Settings
 from bridge.store import AttemptResult, Claim
@@ -51,3 +54,23 @@ def next_attempt(
             f"gave up after {failed} attempts over {hours:g} h; last error: {message}", sent,
         )  # fmt: skip
     return AttemptResult("retry", started, 0.0, status, message, sent, next_attempt_at=next_at)
+
+
+def retry_after_header(headers: Mapping[str, str]) -> float | None:
+    """``Retry-After`` (lower-case header names) in seconds, from a number or an HTTP date
+    (https://www.rfc-editor.org/rfc/rfc9110#field.retry-after); None when absent or
+    unreadable."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())

@@ -7,7 +7,6 @@ https://docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api
 
 from __future__ import annotations
 
-import email.utils
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from bridge.delivery.backoff import retry_after_header
 from bridge.delivery.dispatch_request import DispatchRequest
 from bridge.errors import PermanentSendError, SendError, TransientSendError
 
@@ -124,23 +124,12 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait: ``Retry-After`` (seconds or HTTP-date), else the primary rate-limit
     reset when the limit is exhausted. ``X-RateLimit-Reset`` alone means nothing: GitHub sends
     it on every response."""
-    now = time.time()
-    if value := headers.get("retry-after", "").strip():
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            pass
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            return max(0.0, when.timestamp() - now)
+    found = retry_after_header(headers)
+    if found is not None:
+        return found
     if headers.get("x-ratelimit-remaining") == "0":
         try:
-            return max(0.0, float(headers.get("x-ratelimit-reset", "")) - now)
+            return max(0.0, float(headers.get("x-ratelimit-reset", "")) - time.time())
         except ValueError:
             return None
     return None

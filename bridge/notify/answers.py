@@ -5,14 +5,12 @@ answers in the body (DingTalk, Feishu and WeCom answer HTTP 200 with a non-zero 
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Collection, Mapping
-from datetime import UTC
 from http import HTTPStatus
 from typing import Any
 
+from bridge.delivery.backoff import retry_after_header
 from bridge.errors import PermanentSendError, TransientSendError
 
 MAX_ANSWER = 300  # characters of an answer kept for the delivery log
@@ -28,7 +26,7 @@ def check_http(target: str, status: int, headers: Mapping[str, str], text: str) 
     lowered = {k.lower(): v for k, v in headers.items()}
     message = f"{target} answered {answer}"
     if status in {429, 408} or status >= 500:
-        wait = retry_after(lowered)
+        wait = retry_after_header(lowered)
         if wait is None and status == 429:
             wait = FALLBACK_WAIT
         raise TransientSendError(message, status=status, retry_after=wait)
@@ -82,24 +80,6 @@ def summary(status: int, text: str) -> str:
     if body:
         answer += f": {body}"
     return answer if len(answer) <= MAX_ANSWER else answer[: MAX_ANSWER - 1] + "…"
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """``Retry-After`` in seconds (a number or an HTTP date), None when absent or unreadable."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _as_int(value: Any) -> int | None:

@@ -149,10 +149,10 @@ def _check_dispatch(here: Path, dispatch: dict[str, Any], report: Report) -> Non
             "carrying the delivery's correlation id",
         )
     for key in ("client_payload", "inputs"):
-        _check_templates((*here, key), dispatch.get(key), report)
+        check_templates((*here, key), dispatch.get(key), report)
 
 
-def _check_templates(here: Path, value: object, report: Report) -> None:
+def check_templates(here: Path, value: object, report: Report) -> None:
     """Compile every template now, so that a typo fails the load, not a delivery."""
     if isinstance(value, str) and is_template(value):
         try:
@@ -162,10 +162,10 @@ def _check_templates(here: Path, value: object, report: Report) -> None:
             report.problem(here, f"template does not compile{detail}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_templates((*here, key), item, report)
+            check_templates((*here, key), item, report)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_templates((*here, i), item, report)
+            check_templates((*here, i), item, report)
 
 
 # --- warnings (the data is valid here) ----------------------------------------------------

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
-
+from bridge.routing.checks import check_templates
 from bridge.routing.document import Path, Report, suggest
 from bridge.routing.model import Target
-from bridge.routing.sandbox import environment, is_template
 
 # The keys each kind takes besides `kind` (and `rate_limit`, which every kind takes).
 KIND_KEYS: Mapping[str, frozenset[str]] = {
@@ -56,7 +54,7 @@ def report_target_problems(data: Any, report: Report) -> None:
         if isinstance(notify, dict):
             for path, name in _names((*here, "notify", "target"), notify.get("target")):
                 _check_reference(path, name, targets, report)
-            _check_templates((*here, "notify", "text"), notify.get("text"), report)
+            check_templates((*here, "notify", "text"), notify.get("text"), report)
     alerts = data.get("alerts")
     if isinstance(alerts, dict):
         for key in ("failed", "stuck"):
@@ -79,7 +77,7 @@ def _check_target(here: Path, target: dict[str, Any], report: Report) -> None:
     if missing:
         report.problem(here, f"a {kind} target needs {' and '.join(missing)}")
     for key in ("headers", "body"):
-        _check_templates((*here, key), target.get(key), report)
+        check_templates((*here, key), target.get(key), report)
 
 
 def _check_reference(path: Path, name: str, targets: Mapping[str, Any], report: Report) -> None:
@@ -93,22 +91,6 @@ def _names(path: Path, value: object) -> Iterator[tuple[Path, str]]:
         yield path, value
     elif isinstance(value, list):
         yield from (((*path, i), item) for i, item in enumerate(value) if isinstance(item, str))
-
-
-def _check_templates(here: Path, value: object, report: Report) -> None:
-    """Compile every template now, so that a typo fails the load, not a delivery."""
-    if isinstance(value, str) and is_template(value):
-        try:
-            environment().from_string(value)
-        except TemplateSyntaxError as exc:
-            detail = f": {exc.message}" if here not in report.interpolated else ""
-            report.problem(here, f"template does not compile{detail}")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_templates((*here, key), item, report)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            _check_templates((*here, i), item, report)
 
 
 def build_targets(data: dict[str, Any]) -> dict[str, Target]:
