@@ -22,6 +22,7 @@ from bridge.store import CredentialState, Store
 from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect
 from tests.fakes.github import FakeGitHub
 from tests.support.app import bridge
+from tests.support.asc import asc_environ
 from tests.support.metrics import parse, value
 from tests.support.samples import ASC_SECRET, sample, signed
 
@@ -86,10 +87,7 @@ def app(
             "BRIDGE_DISPATCHER": "0",
             "GITHUB_TOKEN": "github_pat_test",
             "GITHUB_API_URL": fake_github.url,
-            "ASC_API_URL": fake_asc.url,
-            "ASC_KEY_ID": asc_key.key_id,
-            "ASC_ISSUER_ID": asc_key.issuer_id,
-            "ASC_PRIVATE_KEY": asc_key.private_pem,
+            **asc_environ(fake_asc, asc_key),
             "BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN,
         }
     )

@@ -21,6 +21,7 @@ from bridge.cli import cli
 from bridge.services import Services
 from tests.fakes.appstoreconnect import FakeAppStoreConnect
 from tests.fakes.github import FakeGitHub
+from tests.support.asc import asc_environ
 from tests.support.samples import ASC_SECRET, PGYER_TOKEN, SAMPLES, signed
 
 ADMIN = "admin-token-for-context-tests-0123456789"
@@ -86,10 +87,7 @@ def app(tmp_path: Path, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect) 
         "PGYER_TOKEN": PGYER_TOKEN,
         "GITHUB_TOKEN": "ghp_context_test",
         "GITHUB_API_URL": fake_github.url,
-        "ASC_API_URL": fake_asc.url,
-        "ASC_KEY_ID": fake_asc.key.key_id,
-        "ASC_ISSUER_ID": fake_asc.key.issuer_id,
-        "ASC_PRIVATE_KEY": fake_asc.key.private_pem,
+        **asc_environ(fake_asc, fake_asc.key),
         "BRIDGE_ADMIN_TOKEN": ADMIN,
         "BRIDGE_DISPATCHER": "0",  # the test sends, after looking at every preview
     }

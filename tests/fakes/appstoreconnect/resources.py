@@ -88,26 +88,31 @@ class ResourcesPart(AscState):
             return not_found(*key)
         return respond(200, self._rewrite_links(doc, record.path))
 
-    def _get_related(self, record: RecordedRequest, found: re.Match[str]) -> Response:
+    def _related_document(
+        self, found: re.Match[str]
+    ) -> tuple[tuple[str, str, str], dict[str, Any] | Response]:
+        """The document of ``/v1/{type}/{id}/{rel}`` (served whole or as a linkage), or the
+        404 Apple answers for an unknown resource or relationship."""
         key = (found["type"], found["id"], found["rel"])
         with self._lock:
             known = key[:2] in self._resources
             doc = copy.deepcopy(self._related.get(key))
         if not known:
-            return not_found(*key[:2])
+            return key, not_found(*key[:2])
         if doc is None:
-            return error(404, detail=f"The relationship '{key[2]}' does not exist.")
+            return key, error(404, detail=f"The relationship '{key[2]}' does not exist.")
+        return key, doc
+
+    def _get_related(self, record: RecordedRequest, found: re.Match[str]) -> Response:
+        _, doc = self._related_document(found)
+        if isinstance(doc, Response):
+            return doc
         return respond(200, self._rewrite_links(doc, record.path))
 
     def _get_linkage(self, record: RecordedRequest, found: re.Match[str]) -> Response:
-        key = (found["type"], found["id"], found["rel"])
-        with self._lock:
-            known = key[:2] in self._resources
-            doc = copy.deepcopy(self._related.get(key))
-        if not known:
-            return not_found(*key[:2])
-        if doc is None:
-            return error(404, detail=f"The relationship '{key[2]}' does not exist.")
+        key, doc = self._related_document(found)
+        if isinstance(doc, Response):
+            return doc
         data = doc.get("data")
         if isinstance(data, list):
             linkage: Any = [{"type": d["type"], "id": d["id"]} for d in data]
