@@ -478,6 +478,26 @@ def test_sqlite_writes_of_every_thread_share_one_durable_connection(tmp_path: Pa
         store.close()
 
 
+def test_sqlite_a_write_whose_commit_fails_leaves_the_next_writes_working(
+    tmp_path: Path,
+) -> None:
+    """A COMMIT refused (here a deferred foreign key; in production a full disk) is rolled
+    back: the process's one write connection is not left inside a transaction."""
+    store = SQLiteStore(str(tmp_path / "refused.db"))
+    try:
+        with store._tx() as cur:
+            cur.execute(
+                "CREATE TABLE notes (event_pk INTEGER"
+                " REFERENCES events (pk) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        with pytest.raises(sqlite3.IntegrityError), store._tx() as cur:
+            cur.execute("INSERT INTO notes VALUES (424242)")  # checked only at COMMIT
+        assert not store.record_event(EVENT, BODY, ["a"], now=1.0).duplicate
+        assert store.claim_due(owner="o", now=2.0, lease=60.0, limit=1)
+    finally:
+        store.close()
+
+
 def test_store_modules_import_only_each_other_and_the_shared_kernel() -> None:
     """``bridge.store`` imports its backends at its top, which holds only while no module of
     the package imports the package itself (a cycle) or other parts of bridge but the shared

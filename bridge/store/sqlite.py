@@ -134,10 +134,13 @@ class SQLiteStore(SQLStore):
                 cur.execute("BEGIN")
             try:
                 yield cur
+                conn.commit()
             except BaseException:
-                conn.rollback()
+                # A COMMIT that failed (disk full, a deferred constraint) leaves the transaction
+                # open; the writer's connection is every thread's, so it must not stay open.
+                if conn.in_transaction:
+                    conn.rollback()
                 raise
-            conn.commit()
         except sqlite3.OperationalError as exc:
             raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
 
