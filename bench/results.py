@@ -13,6 +13,38 @@ from bench.slowclients import SlowResult
 POLLING_MINUTES = 20  # fastlane's wait_for_build_processing, typically, per upload
 
 
+# Measured apart from `make bench`, with bench/profile_intake.py (CPU time per request is
+# steadier than throughput on a shared machine): kept in RESULTS.md when the tables are redone.
+WHERE_THE_TIME_GOES = """\
+**Where the time goes** (`bench/profile_intake.py`, wrk with 16 connections, CPU time of every
+process of the server from /proc divided by the webhooks answered; a 2-core machine shared
+with other work, December 2026). The empty Flask app costs 0.28-0.30 ms of CPU per request.
+bridge on SQLite costs 0.69-0.73 ms with its dispatcher off (about 2,000 req/s, 0.38 of the
+ceiling) and 1.50 ms with it on (about 720 req/s, 0.13). The difference, per request:
+
+- **The dispatcher**, in the same worker processes: about 0.8 ms. Each delivery is a POST to
+  GitHub through PyGithub (as many Python samples under py-spy as the webhook handler itself)
+  and three write transactions with an fsync each (claim, the lease fence before sending,
+  finish). The benchmark's events all concern one build upload, and deliveries about one
+  instance go out in order, so every claim takes one delivery.
+- **The store**: 0.19-0.22 ms of CPU per event (one thread, no HTTP). Every event writes
+  about ten 4 KiB pages to the WAL (two tables and their ten indexes) and one fdatasync,
+  about 0.08 ms of CPU, shared by the 1.3-1.9 events of a group commit.
+- **bridge's own Python** beyond Flask (signature, strict JSON, routing, metrics, the JSON
+  answer): 0.12-0.15 ms between the store's I/O, 0.06 ms with the store left out.
+- **Taking turns** (strace -f on both workers at 300 req/s): 75 futex calls per request,
+  against 18 for the empty app, as threads hand over the GIL and the store's locks; 12-18
+  page reads per request, because a commit by the other worker empties this one's SQLite
+  page cache (0.6 with one worker); 1.4 sleeps per request waiting for the other worker's
+  write lock.
+
+0.7 of the ceiling would mean about 0.4 ms of CPU per request with dispatching on: not within
+reach while every event is fsync'd before its 202 and sent to GitHub by a Python client in
+the same process. The dispatcher's share leaves the web processes with `BRIDGE_DISPATCHER=0`
+and a `bridge worker` (on PostgreSQL, the "web only" row).
+"""
+
+
 @dataclass
 class Footprint:
     idle_mib: list[float]  # RSS per process (gunicorn: master and workers)
@@ -139,6 +171,7 @@ def write(results: Results, path: Path) -> None:
         "",
         *_ratios(results),
         "",
+        WHERE_THE_TIME_GOES,
         "## 2. Event → GitHub",
         "",
     ]

@@ -450,6 +450,54 @@ def test_sqlite_group_commit_stores_a_batch_and_fails_only_the_bad_event(tmp_pat
     store.close()
 
 
+def test_sqlite_writes_of_every_thread_share_one_durable_connection(tmp_path: Path) -> None:
+    """Writes from many threads go through one connection (its page cache survives from one
+    write to the next), which commits with synchronous=FULL (fsync before returning) and keeps
+    savepoint journals in memory instead of temporary files."""
+    store = SQLiteStore(str(tmp_path / "one.db"))
+    try:
+
+        def write(n: int) -> None:
+            event = Event("ios", "appstoreconnect", "t", f"e-{n}")
+            store.record_event(event, b"{}", ["a"], now=1.0)
+            store.claim_due(owner=f"o-{n}", now=2.0, lease=60.0, limit=1)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        assert len(store._connections) == 1  # one writer, and no thread read anything
+        assert len(store.recent_events(limit=10)) == 6  # read on this thread's connection
+        assert len(store._connections) == 2
+        for conn in store._connections:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+            assert conn.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+    finally:
+        store.close()
+
+
+def test_sqlite_a_write_whose_commit_fails_leaves_the_next_writes_working(
+    tmp_path: Path,
+) -> None:
+    """A COMMIT refused (here a deferred foreign key; in production a full disk) is rolled
+    back: the process's one write connection is not left inside a transaction."""
+    store = SQLiteStore(str(tmp_path / "refused.db"))
+    try:
+        with store._tx() as cur:
+            cur.execute(
+                "CREATE TABLE notes (event_pk INTEGER"
+                " REFERENCES events (pk) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        with pytest.raises(sqlite3.IntegrityError), store._tx() as cur:
+            cur.execute("INSERT INTO notes VALUES (424242)")  # checked only at COMMIT
+        assert not store.record_event(EVENT, BODY, ["a"], now=1.0).duplicate
+        assert store.claim_due(owner="o", now=2.0, lease=60.0, limit=1)
+    finally:
+        store.close()
+
+
 def test_store_modules_import_only_each_other_and_the_shared_kernel() -> None:
     """``bridge.store`` imports its backends at its top, which holds only while no module of
     the package imports the package itself (a cycle) or other parts of bridge but the shared

@@ -3,6 +3,9 @@ on a real PostgreSQL server and on SQLite files. A refused open leaves nothing o
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -14,6 +17,7 @@ from bridge.errors import ConfigError
 from bridge.store import open_store
 from bridge.store.postgres import PostgresStore
 from bridge.store.sqlite import SQLiteStore
+from tests.support.app import bridge_environ
 from tests.support.postgres import PostgresServer
 
 
@@ -76,3 +80,27 @@ def test_a_sqlite_store_creates_its_folder(tmp_path: Path) -> None:
     finally:
         store.close()
     assert path.exists()
+
+
+def test_a_sqlite_process_never_imports_the_postgresql_driver(tmp_path: Path) -> None:
+    """A web process on SQLite (the app built, its store open, what the gunicorn master and
+    the commands import) leaves psycopg out: 13 MiB per process and 60 ms of start it does
+    not need. A postgres:// URL is still recognized without it."""
+    script = (
+        "import sys, bridge.cli, bridge.logs, bridge.routes_keeper, bridge.gunicorn_worker\n"
+        "from bridge.app import create_app\n"
+        "from bridge.store import check_database_url\n"
+        "app = create_app()\n"
+        "check_database_url('postgres://bridge@127.0.0.1/bridge')\n"
+        "app.extensions['bridge'].close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('psycopg')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
+    env.update(bridge_environ(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "bridge.db").is_file()  # the store was opened

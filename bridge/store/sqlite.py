@@ -59,6 +59,7 @@ class SQLiteStore(SQLStore):
         self.path = path
         self._busy_timeout = busy_timeout
         self._local = threading.local()
+        self._write_conn: sqlite3.Connection | None = None
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # one writer per process at a time
@@ -73,27 +74,50 @@ class SQLiteStore(SQLStore):
     # -- connections and transactions -------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, for reads (WAL: readers never wait for the writer)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # explicit BEGIN below
-                check_same_thread=False,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            # FULL: a 202 means the event is on disk, even if the machine loses power.
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _writer(self) -> sqlite3.Connection:
+        """The process's one connection for writes, used only under ``_write_lock``. One
+        connection keeps its page cache across the writes of every thread: SQLite drops a
+        connection's cache whenever another connection has written since its last
+        transaction, and a connection per thread meant reading the tables' pages again on
+        almost every write (https://www.sqlite.org/wal.html). Its busy timeout is 0: the
+        only statement that waits is ``BEGIN IMMEDIATE``, which :meth:`_begin_immediate`
+        retries in short steps."""
+        conn = self._write_conn
+        if conn is None:
+            conn = self._write_conn = self._open()
+            conn.execute("PRAGMA busy_timeout = 0")
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout,
+            isolation_level=None,  # explicit BEGIN below
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a 202 means the event is on disk, even if the machine loses power.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        # Savepoints' journals and other transient data in memory: with the default (a file),
+        # SQLite created and deleted a file in the temporary folder every few group commits.
+        # https://www.sqlite.org/pragma.html#pragma_temp_store
+        conn.execute("PRAGMA temp_store=MEMORY")
+        with self._lock:
+            self._connections.append(conn)
         return conn
 
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Cursor]:
-        """A transaction; writers of this process take turns (``_write_lock``)."""
+        """A transaction; writers of this process take turns (``_write_lock``) on one
+        connection."""
         with self._write_lock if write else nullcontext(), self._transaction(write) as cur:
             yield cur
 
@@ -102,7 +126,7 @@ class SQLiteStore(SQLStore):
         """``BEGIN IMMEDIATE`` takes the write lock up front so two writers never deadlock
         upgrading a read lock. Database errors become StoreUnavailableError."""
         try:
-            conn = self._connection()
+            conn = self._writer() if write else self._connection()
             cur = conn.cursor()
             if write:
                 self._begin_immediate(conn)
@@ -110,10 +134,13 @@ class SQLiteStore(SQLStore):
                 cur.execute("BEGIN")
             try:
                 yield cur
+                conn.commit()
             except BaseException:
-                conn.rollback()
+                # A COMMIT that failed (disk full, a deferred constraint) leaves the transaction
+                # open; the writer's connection is every thread's, so it must not stay open.
+                if conn.in_transaction:
+                    conn.rollback()
                 raise
-            conn.commit()
         except sqlite3.OperationalError as exc:
             raise StoreUnavailableError(f"SQLite store {self.path}: {exc}") from exc
 
@@ -163,19 +190,15 @@ class SQLiteStore(SQLStore):
         handler sleeps 1, 2, 5, 10 … 100 ms between tries, which under load turns a lock held
         for a millisecond into a 100 ms answer. (Threads of this process queue on
         ``_write_lock`` instead.)"""
-        conn.execute("PRAGMA busy_timeout = 0")
         deadline = time.monotonic() + self._busy_timeout
-        try:
-            for attempt in itertools.count():
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or time.monotonic() > deadline:
-                        raise
-                time.sleep(_BUSY_SLEEPS[min(attempt, len(_BUSY_SLEEPS) - 1)])
-        finally:
-            conn.execute(f"PRAGMA busy_timeout = {round(self._busy_timeout * 1000)}")
+        for attempt in itertools.count():
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(_BUSY_SLEEPS[min(attempt, len(_BUSY_SLEEPS) - 1)])
 
     def migrate(self) -> int:
         with self._tx() as cur:
@@ -203,4 +226,5 @@ class SQLiteStore(SQLStore):
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            self._write_conn = None
         self._local = threading.local()
