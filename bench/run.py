@@ -100,35 +100,51 @@ def load(
 
 
 def intake(args: argparse.Namespace, work: Path, results: Results) -> None:
+    """Every server in turn, ``args.rounds`` times over (alternating, so a noisy minute of the
+    machine hurts one round of each, not all of one server); each figure is the best of its
+    rounds (bench/results.py ``best``)."""
     needed = int(sum(args.rates) * args.seconds + 1200 * args.saturation)
     github = harness.start_fake_github(work)
     pg = PostgresServer(durable=True)
     pg.init()
     pg.start()
     try:
-        for name, url, extra in (
-            ("bridge, SQLite", f"sqlite:///{work / 'intake.db'}", {}),
-            ("bridge, PostgreSQL", pg.create_database(), {}),
-            # A Heroku/Render web dyno with BRIDGE_DISPATCHER=0 beside a worker dyno running
-            # `bridge worker`: the web processes only take events in (the deliveries wait).
-            (WEB_ONLY, pg.create_database(), {"BRIDGE_DISPATCHER": "0"}),
-        ):
-            env = harness.bridge_env(work, url, github.url, **extra)
-            first = harness.event_body(f"cold-{uuid.uuid4()}")
-            server = harness.start_bridge(work, env, first_event=first)
-            requests = bridge_requests(needed, uuid.uuid4().hex[:8])
-            measure(name, server, "/webhooks/ios", requests, args, results)
-        env = harness.bridge_env(work, "sqlite:///unused.db", github.url)
-        empty = harness.start_empty_flask(work, env)
-        measure(empty.name, empty, "/webhooks/ios", bridge_requests(needed, "e"), args, results)
-        adnanh = harness.start_adnanh(work)
-        if adnanh is None:
-            print("adnanh/webhook not installed (apt-get install webhook): skipped", flush=True)
-            return
-        measure(adnanh.name, adnanh, "/hooks/ios", adnanh_requests(needed), args, results)
+        for round_ in range(1, args.rounds + 1):
+            print(f"intake: round {round_} of {args.rounds}", flush=True)
+            _intake_round(args, work, results, github.url, pg, needed)
     finally:
         github.stop()
         pg.cleanup()
+
+
+def _intake_round(
+    args: argparse.Namespace,
+    work: Path,
+    results: Results,
+    github_url: str,
+    pg: PostgresServer,
+    needed: int,
+) -> None:
+    for name, url, extra in (
+        ("bridge, SQLite", f"sqlite:///{work / f'intake-{uuid.uuid4().hex[:8]}.db'}", {}),
+        ("bridge, PostgreSQL", pg.create_database(), {}),
+        # A Heroku/Render web dyno with BRIDGE_DISPATCHER=0 beside a worker dyno running
+        # `bridge worker`: the web processes only take events in (the deliveries wait).
+        (WEB_ONLY, pg.create_database(), {"BRIDGE_DISPATCHER": "0"}),
+    ):
+        env = harness.bridge_env(work, url, github_url, **extra)
+        first = harness.event_body(f"cold-{uuid.uuid4()}")
+        server = harness.start_bridge(work, env, first_event=first)
+        requests = bridge_requests(needed, uuid.uuid4().hex[:8])
+        measure(name, server, "/webhooks/ios", requests, args, results)
+    env = harness.bridge_env(work, "sqlite:///unused.db", github_url)
+    empty = harness.start_empty_flask(work, env)
+    measure(empty.name, empty, "/webhooks/ios", bridge_requests(needed, "e"), args, results)
+    adnanh = harness.start_adnanh(work)
+    if adnanh is None:
+        print("adnanh/webhook not installed (apt-get install webhook): skipped", flush=True)
+        return
+    measure(adnanh.name, adnanh, "/hooks/ios", adnanh_requests(needed), args, results)
 
 
 def measure(
@@ -139,15 +155,15 @@ def measure(
     args: argparse.Namespace,
     results: Results,
 ) -> None:
-    """Load a started server (then stop it) and record its figures under ``name``."""
+    """Load a started server (then stop it) and record one round of its figures under
+    ``name``."""
     cold = time.monotonic() - server.started
     try:
         runs, footprint = load(name, server, path, requests, args)
     finally:
         server.stop()
     footprint.cold_start = cold
-    results.intake[name] = runs
-    results.footprint[name] = footprint
+    results.add_round(name, runs, footprint)
 
 
 def end_to_end(args: argparse.Namespace, work: Path, results: Results) -> None:
@@ -280,7 +296,8 @@ def _slow_run(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", type=float, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--rates", type=float, nargs="+", default=[100, 300, 1000])
+    parser.add_argument("--rounds", type=int, default=2, help="intake: best of N alternating")
     parser.add_argument("--seconds", type=float, default=10, help="per fixed rate")
     parser.add_argument("--saturation", type=float, default=10, help="seconds of wrk")
     parser.add_argument("--e2e", type=int, default=200, help="event → GitHub samples")
@@ -295,6 +312,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.rates, args.seconds, args.saturation, args.e2e, args.drain = [100], 2, 2, 20, 100
+        args.rounds = 1
         args.slow, args.slow_seconds = 100, 5
     work = Path(tempfile.mkdtemp(prefix="bridge-bench-"))
     results = Results(machine=harness.machine(), command=" ".join(["bench/run.py", *sys.argv[1:]]))
