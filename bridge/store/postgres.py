@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.store.migrations import POSTGRES_MIGRATIONS
+from bridge.store.postgres_outbox import PostgresOutbox
+from bridge.store.postgres_pool import open_pool
 from bridge.store.sql import SQLStore
 from bridge.store.sql_base import Row
 
@@ -56,7 +57,10 @@ class _Cursor:
         return self._cursor.fetchall()
 
 
-class PostgresStore(SQLStore):
+class PostgresStore(PostgresOutbox, SQLStore):
+    """The store on PostgreSQL: the shared SQL, with the outbox's hot statements (intake,
+    attempts, leases) as one round trip each (:mod:`bridge.store.postgres_outbox`)."""
+
     _greatest = "GREATEST"
     _lock_claimed = " FOR UPDATE OF d SKIP LOCKED"
     _delivery_order = "seq"
@@ -82,18 +86,7 @@ class PostgresStore(SQLStore):
             raise StoreUnavailableError(
                 f"PostgreSQL store: cannot connect: {_first_line(exc)}"
             ) from exc
-        self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=max(1, pool_size),
-            timeout=timeout,
-            kwargs={"row_factory": dict_row, "connect_timeout": max(1, round(timeout))},
-            # A connection that died with the server (restart, failover) is found out and
-            # replaced before it is handed out, not by the request that uses it.
-            check=ConnectionPool.check_connection,
-            name="bridge",
-            open=True,
-        )
+        self._pool = open_pool(url, min_size=1, max_size=max(1, pool_size), timeout=timeout)
         try:
             self.migrate()
         except BaseException:
@@ -105,6 +98,16 @@ class PostgresStore(SQLStore):
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 yield _Cursor(cur)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"PostgreSQL store: {_first_line(exc)}") from exc
+
+    def _statement(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[Row]:
+        """One statement (``%s`` placeholders), its own transaction: one round trip."""
+        try:
+            with self._pool.connection() as conn:
+                cur = conn.execute(sql, params)
+                rows: list[Row] = list(cur.fetchall()) if cur.description is not None else []
+                return rows
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"PostgreSQL store: {_first_line(exc)}") from exc
 
