@@ -1,0 +1,82 @@
+"""What PostgreSQL costs bridge in network waits: one round trip per event stored, per attempt
+recorded and per lease extension (docs/architecture.md, "What a commit costs"), counted by a
+proxy between the real store and a real server; and a pooled connection the server closed is
+replaced before a request uses it, without a ping on every checkout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bridge.events import Event, Instance
+from bridge.store import AttemptResult, open_store
+from tests.support.postgres import PostgresServer
+from tests.support.samples import sample, signed
+from tests.support.servers import Server, process_env
+from tests.support.tcp_proxy import CountingProxy
+
+
+def _event(n: int) -> Event:
+    return Event(
+        "ios", "appstoreconnect", "buildUploadStateUpdated", f"evt-{n}", "PROCESSING",
+        "COMPLETE", Instance("buildUploads", f"bu-{n}"), None, {"n": n},
+    )  # fmt: skip
+
+
+def _via(url: str, proxy: CountingProxy) -> str:
+    port = urlsplit(url).port
+    return url.replace(f":{port}/", f":{proxy.port}/")
+
+
+def test_each_event_attempt_and_lease_extension_is_one_round_trip(postgres_url: str) -> None:
+    with CountingProxy(urlsplit(postgres_url).port or 5432) as proxy:
+        store = open_store(_via(postgres_url, proxy), pool_size=1)
+        try:
+            # The pool's connection is up, and psycopg has prepared the statement (a round
+            # trip, once per connection, at its prepare_threshold-th execution).
+            for n in range(-6, 0):
+                store.record_event(_event(n), b"{}", ["a"], now=100.0)
+            before = proxy.round_trips
+            routes = [[], ["a"], ["a", "b", "c"]]
+            for n in range(1, 31):
+                recorded = store.record_event(_event(n), b"{}", routes[n % 3], now=100.0)
+                assert not recorded.duplicate and len(recorded.delivery_ids) == len(routes[n % 3])
+            assert store.record_event(_event(1), b"{}", ["a"], now=100.0).duplicate
+            assert proxy.round_trips - before == 31
+
+            claims = store.claim_due(owner="w", now=100.0, lease=60, limit=3)
+            before = proxy.round_trips
+            held = store.extend_leases([(c.delivery_id, "w") for c in claims], until=200.0)
+            assert held == {c.delivery_id for c in claims}
+            assert proxy.round_trips - before == 1
+            for claim in claims:
+                done = AttemptResult("delivered", 100.0, 1.0, 204)
+                assert store.finish(claim.delivery_id, owner="w", result=done)
+            assert proxy.round_trips - before == 1 + len(claims)
+        finally:
+            store.close()
+
+
+def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(
+    environ: dict[str, str], tmp_path: Path
+) -> None:
+    """PostgreSQL restarted between two webhooks: the pooled connection is dead, found out
+    at checkout (no ping), and the webhook is stored on a new one: 202, not 503."""
+    pg = PostgresServer()  # its own server: this test restarts it
+    pg.init()
+    pg.start()
+    env = process_env(environ, DATABASE_URL=pg.url(), WEB_CONCURRENCY="1")
+    server = Server(env, tmp_path / "server.log").start()
+    try:
+        payload = json.loads(sample("appstoreconnect/build-upload-complete.json"))
+        for n in range(6):
+            if n == 3:
+                pg.restart()
+            payload["data"]["id"] = f"evt-restart-{n}"
+            body = json.dumps(payload).encode()
+            status, answer = server.post("/webhooks/ios", body, signed(body))
+            assert (status, answer.get("routes")) == (202, ["build-complete"]), answer
+    finally:
+        server.stop()
+        pg.cleanup()
