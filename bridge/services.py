@@ -72,9 +72,13 @@ class Services:
         SQLite file when ``create`` is off) and StoreUnavailableError (unless
         :attr:`wait_for_store`)."""
         url, size, create = self.settings.database_url, self.settings.db_pool_size, self.create
+        # A web process (the one that waits for its store) keeps a connection open for each
+        # request thread and one for its dispatcher: a webhook never waits for a connection
+        # to be opened (TCP, TLS, authentication). Commands and workers open them as needed.
+        warm = min(size, self.settings.threads + 1) if self.wait_for_store else 1
 
         def open_it() -> Store:
-            return open_store(url, pool_size=size, create=create)
+            return open_store(url, pool_size=size, warm=warm, create=create)
 
         try:
             return open_it()

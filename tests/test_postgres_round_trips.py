@@ -6,11 +6,14 @@ replaced before a request uses it, without a ping on every checkout."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bridge.events import Event, Instance
 from bridge.store import AttemptResult, open_store
+from tests.support.app import close_app, make_app
 from tests.support.postgres import PostgresServer
 from tests.support.samples import sample, signed
 from tests.support.servers import Server, process_env
@@ -56,6 +59,46 @@ def test_each_event_attempt_and_lease_extension_is_one_round_trip(postgres_url: 
             assert proxy.round_trips - before == 1 + len(claims)
         finally:
             store.close()
+
+
+def _wait_for_connections(proxy: CountingProxy, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while proxy.connections < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proxy.connections == count
+
+
+def test_warm_connections_are_open_before_they_are_needed(postgres_url: str) -> None:
+    with CountingProxy(urlsplit(postgres_url).port or 5432) as proxy:
+        store = open_store(_via(postgres_url, proxy), pool_size=6, warm=3)
+        try:
+            _wait_for_connections(proxy, 1 + 3)  # the check of DATABASE_URL, then the pool's
+
+            def intake(worker: int) -> None:
+                for n in range(10):
+                    store.record_event(_event(worker * 100 + n), b"{}", ["a"], now=1.0)
+
+            threads = [threading.Thread(target=intake, args=(w,)) for w in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert proxy.connections == 4  # three at a time never waited for a new one
+        finally:
+            store.close()
+
+
+def test_a_web_process_keeps_a_connection_per_request_thread_and_its_dispatcher(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with CountingProxy(urlsplit(postgres_url).port or 5432) as proxy:
+        app = make_app(tmp_path, DATABASE_URL=_via(postgres_url, proxy), GUNICORN_THREADS="2")
+        try:
+            _wait_for_connections(proxy, 1 + 3)
+            time.sleep(0.2)
+            assert proxy.connections == 4
+        finally:
+            close_app(app)
 
 
 def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(

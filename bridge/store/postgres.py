@@ -19,7 +19,7 @@ from psycopg_pool import PoolTimeout
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.store.migrations import POSTGRES_MIGRATIONS
 from bridge.store.postgres_outbox import PostgresOutbox
-from bridge.store.postgres_pool import open_pool
+from bridge.store.postgres_pool import PooledConnections
 from bridge.store.sql import SQLStore
 from bridge.store.sql_base import Row
 
@@ -67,10 +67,13 @@ class PostgresStore(PostgresOutbox, SQLStore):
     # ASCII-only case folding, as SQLite's LIKE, and about 3 times faster than the locale's.
     _ilike = 'COLLATE "C" ILIKE'
 
-    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, warm: int = 1, timeout: float = 5.0
+    ) -> None:
         """``pool_size`` connections at most per process (size it for gunicorn threads plus
-        dispatcher threads); ``timeout``: seconds to wait for a connection before the request
-        is answered 503."""
+        dispatcher threads); ``warm`` of them opened at start and kept open while idle (the
+        others are opened when needed and closed after 10 idle minutes); ``timeout``: seconds
+        to wait for a connection before the request is answered 503."""
         if not is_postgres_url(url):
             raise ConfigError("DATABASE_URL: not a postgres:// or postgresql:// URL")
         try:
@@ -86,7 +89,12 @@ class PostgresStore(PostgresOutbox, SQLStore):
             raise StoreUnavailableError(
                 f"PostgreSQL store: cannot connect: {_first_line(exc)}"
             ) from exc
-        self._pool = open_pool(url, min_size=1, max_size=max(1, pool_size), timeout=timeout)
+        try:
+            self._pool = PooledConnections(
+                url, min_size=max(1, warm), max_size=max(1, pool_size), timeout=timeout
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"PostgreSQL store: {_first_line(exc)}") from exc
         try:
             self.migrate()
         except BaseException:

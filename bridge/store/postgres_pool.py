@@ -5,10 +5,11 @@ psycopg_pool's ``ConnectionPool.check_connection`` sends an empty query on every
 a network round trip before each transaction. A connection the server closed (a restart, a
 failover, ``pg_terminate_backend``) has already received the server's last message
 (``FATAL: terminating connection``) and the end of the stream by the time it is checked out,
-while a healthy idle connection has nothing to read (bridge never LISTENs): so a checkout
-polls the socket instead (a system call, no round trip) and discards a connection with
-something to read. A connection idle longer than :data:`PING_AFTER` is still pinged, for the
-connections a network device drops without a word (an idle timeout in a proxy or NAT).
+while a healthy idle connection has nothing to read (bridge never LISTENs): so
+:func:`live_connection` polls the socket instead (a system call, no round trip) and closes a
+connection with something to read, then takes the next one. A connection idle longer than
+:data:`PING_AFTER` is still pinged by the pool's check, for the connections a network device
+drops without a word (an idle timeout in a proxy or NAT).
 https://www.psycopg.org/psycopg3/docs/advanced/pool.html#connection-quality
 """
 
@@ -18,6 +19,8 @@ import select
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -28,32 +31,84 @@ PING_AFTER = 30.0  # seconds a connection may sit idle before a checkout pings i
 Connection = psycopg.Connection[dict[str, Any]]
 
 
-class Liveness:
-    """The pool's ``check``: raises for a connection the server has closed, without a round
-    trip unless the connection sat idle longer than :data:`PING_AFTER`."""
+class IdlePing:
+    """The pool's ``check``: pings (one round trip) only a connection that sat idle longer
+    than :data:`PING_AFTER`; raises psycopg.Error when it does not answer (the pool then
+    discards it)."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._returned: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
+        self._since: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
 
     def idle_from_now(self, conn: Connection) -> None:
-        """``conn`` was just opened or returned to the pool: its idle time starts (the pool's
-        ``configure`` and ``reset`` callbacks)."""
+        """``conn`` was just opened, or used: its idle time starts."""
         with self._lock:
-            self._returned[conn] = self._clock()
+            self._since[conn] = self._clock()
 
     def __call__(self, conn: Connection) -> None:
-        """Raise psycopg.OperationalError when ``conn`` is closed; the pool then discards it
-        and hands out another."""
-        if _has_input(conn):
-            # An idle connection receives nothing unless the server is closing it.
-            conn.close()
-            raise psycopg.OperationalError("the server closed the connection")
         with self._lock:
-            since = self._returned.get(conn)
+            since = self._since.get(conn)
         if since is None or self._clock() - since > PING_AFTER:
             ConnectionPool.check_connection(conn)
+
+
+class PooledConnections:
+    """The process's pool of autocommit connections (a statement outside
+    ``conn.transaction()`` is a transaction of its own), ``min_size`` of them open at once and
+    kept open. Raises psycopg_pool.PoolTimeout when they are not open within ``timeout``
+    seconds, psycopg.Error when the server refuses them."""
+
+    def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
+        self._ping = IdlePing()
+        self.max_size = max_size
+        # No ``reset`` callback: with one, psycopg_pool returns every connection through a
+        # background task, and a thread asking again at once finds none and grows the pool.
+        self._pool: ConnectionPool[Connection] = ConnectionPool(
+            url,
+            min_size=min(min_size, max_size),
+            max_size=max_size,
+            timeout=timeout,
+            kwargs={
+                "row_factory": dict_row,
+                "connect_timeout": max(1, round(timeout)),
+                "autocommit": True,
+            },
+            check=self._ping,
+            configure=self._ping.idle_from_now,
+            name="bridge",
+            open=True,
+        )
+        try:
+            # Open before the first use: a use that found none ready would open one more.
+            self._pool.wait(timeout)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection the server has not closed, returned to the pool afterwards.
+        Every pooled connection can have died at once (a server restart): each dead one is
+        closed (the pool opens a replacement) and the next one taken, without the pool's
+        backoff between failed checks. Raises psycopg.Error, psycopg_pool.PoolTimeout."""
+        for _ in range(self.max_size):
+            with self._pool.connection() as conn:
+                if not _has_input(conn):
+                    try:
+                        yield conn
+                    finally:
+                        self._ping.idle_from_now(conn)
+                    return
+                conn.close()  # an idle connection receives nothing unless the server closed it
+        with self._pool.connection() as conn:  # the replacements the pool opened meanwhile
+            try:
+                yield conn
+            finally:
+                self._ping.idle_from_now(conn)
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 def _has_input(conn: Connection) -> bool:
@@ -63,29 +118,3 @@ def _has_input(conn: Connection) -> bool:
     poller = select.poll()
     poller.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
     return bool(poller.poll(0))
-
-
-def open_pool(
-    url: str, *, min_size: int, max_size: int, timeout: float
-) -> ConnectionPool[Connection]:
-    """A started pool of autocommit connections (a statement outside ``conn.transaction()``
-    is a transaction of its own), ``min_size`` of them opened at once and kept open."""
-    liveness = Liveness()
-    return ConnectionPool(
-        url,
-        min_size=min(min_size, max_size),
-        max_size=max_size,
-        timeout=timeout,
-        kwargs={
-            "row_factory": dict_row,
-            "connect_timeout": max(1, round(timeout)),
-            "autocommit": True,
-        },
-        # A connection that died with the server (restart, failover) is found out and
-        # replaced before it is handed out, not by the request that uses it.
-        check=liveness,
-        configure=liveness.idle_from_now,
-        reset=liveness.idle_from_now,
-        name="bridge",
-        open=True,
-    )
