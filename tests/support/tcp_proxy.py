@@ -62,7 +62,7 @@ class CountingProxy:
                 assert isinstance(sock, socket.socket)
                 if sock is self._listener:
                     self._accept()
-                else:
+                elif sock in self._peers:  # not closed with its peer earlier in this round
                     self._pump(sock)
 
     def _accept(self) -> None:
