@@ -123,3 +123,29 @@ def test_a_connection_the_server_closed_is_replaced_before_a_request_uses_it(
     finally:
         server.stop()
         pg.cleanup()
+
+
+def test_over_tls_a_pooled_connection_is_neither_pinged_nor_taken_for_dead() -> None:
+    """Hosted PostgreSQL is reached over TLS (``sslmode=require``): an idle TLS connection
+    has nothing waiting on its socket either, so it is used without a ping and kept; after a
+    restart the dead ones are still found out."""
+    pg = PostgresServer(tls=True)  # its own server: this test restarts it
+    pg.init()
+    pg.start()
+    try:
+        with CountingProxy(pg.port) as proxy:
+            store = open_store(_via(pg.url(), proxy) + "?sslmode=require", pool_size=2, warm=2)
+            try:
+                _wait_for_connections(proxy, 1 + 2)
+                for n in range(-12, 0):  # psycopg prepares the statement on each connection
+                    store.record_event(_event(n), b"{}", ["a"], now=1.0)
+                before = proxy.round_trips
+                for n in range(20):
+                    store.record_event(_event(n), b"{}", ["a"], now=1.0)
+                assert (proxy.round_trips - before, proxy.connections) == (20, 3)
+                pg.restart()
+                assert not store.record_event(_event(99), b"{}", ["a"], now=1.0).duplicate
+            finally:
+                store.close()
+    finally:
+        pg.cleanup()
