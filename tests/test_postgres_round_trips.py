@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
+import pytest
+
 from bridge.events import Event, Instance
 from bridge.store import AttemptResult, open_store
+from bridge.store.postgres import PostgresStore
 from tests.support.app import close_app, make_app
 from tests.support.postgres import PostgresServer
 from tests.support.samples import sample, signed
@@ -86,6 +91,22 @@ def test_warm_connections_are_open_before_they_are_needed(postgres_url: str) -> 
             assert proxy.connections == 4  # three at a time never waited for a new one
         finally:
             store.close()
+
+
+def test_a_server_that_takes_fewer_connections_than_asked_to_keep_open_is_still_used(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    name = f"limited_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} LOGIN CONNECTION LIMIT 2")
+        conn.execute(f"CREATE DATABASE {name} OWNER {name}")
+    url = postgres_server.url(name).replace(f"{postgres_server.superuser}@", f"{name}@")
+    store = PostgresStore(url, pool_size=4, warm=4, timeout=1.0)
+    try:
+        assert not store.record_event(_event(1), b"{}", ["a"], now=1.0).duplicate
+        assert "connections to keep open were asked for" in caplog.text
+    finally:
+        store.close()
 
 
 def test_a_web_process_keeps_a_connection_per_request_thread_and_its_dispatcher(

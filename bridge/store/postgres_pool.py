@@ -15,6 +15,7 @@ https://www.psycopg.org/psycopg3/docs/advanced/pool.html#connection-quality
 
 from __future__ import annotations
 
+import logging
 import select
 import threading
 import time
@@ -27,6 +28,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+log = logging.getLogger(__name__)
 PING_AFTER = 30.0  # seconds a connection may sit idle before a checkout pings it
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -55,9 +57,9 @@ class IdlePing:
 
 class PooledConnections:
     """The process's pool of autocommit connections (a statement outside
-    ``conn.transaction()`` is a transaction of its own), ``min_size`` of them open at once and
-    kept open. Raises psycopg_pool.PoolTimeout when they are not open within ``timeout``
-    seconds, psycopg.Error when the server refuses them."""
+    ``conn.transaction()`` is a transaction of its own), ``min_size`` of them opened at once
+    (waiting up to ``timeout`` seconds for them; fewer when the server takes fewer) and kept
+    open."""
 
     def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
         self._ping = IdlePing()
@@ -79,12 +81,19 @@ class PooledConnections:
             name="bridge",
             open=True,
         )
-        try:
-            # Open before the first use: a use that found none ready would open one more.
-            self._pool.wait(timeout)
-        except BaseException:
-            self._pool.close()
-            raise
+        # Open them before the first use: a use that found none ready would open one more.
+        # (ConnectionPool.wait would close the pool when the server takes fewer.)
+        deadline = time.monotonic() + timeout
+        while self._pool.get_stats().get("pool_available", 0) < self._pool.min_size:
+            if time.monotonic() > deadline:
+                # The server refuses more (max_connections, a role's connection limit): work
+                # with those it took; the pool keeps trying in the background.
+                log.warning(
+                    "PostgreSQL: %d connections to keep open were asked for, the server took"
+                    " fewer within %.0f s (its connection limit?)", self._pool.min_size, timeout,
+                )  # fmt: skip
+                break
+            time.sleep(0.005)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
