@@ -34,6 +34,7 @@ def create_app(
     """
     services = build_services(environ, config)
     services.wait_for_store = True  # a database down at boot: 503s until it answers, no crash
+    services.serves_requests = True  # connections kept open for the request threads
     for warning in services.routes.warnings:
         log.warning("routes: %s", warning)
     log.info("%s", summary(services.settings, services.routes, process="web"))

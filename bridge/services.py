@@ -65,6 +65,10 @@ class Services:
     # A web process sets this before building: a database that does not answer at start then
     # gives a DeferredStore (503 + Retry-After until it answers) instead of a failed boot.
     wait_for_store = False
+    # A web process (create_app) keeps a PostgreSQL connection open for each request thread
+    # and one for its dispatcher: a webhook never waits for a connection to be opened (TCP,
+    # TLS, authentication). Commands, checks and workers keep one.
+    serves_requests = False
 
     @cached_property
     def store(self) -> Store:
@@ -72,9 +76,10 @@ class Services:
         SQLite file when ``create`` is off) and StoreUnavailableError (unless
         :attr:`wait_for_store`)."""
         url, size, create = self.settings.database_url, self.settings.db_pool_size, self.create
+        warm = min(size, self.settings.threads + 1) if self.serves_requests else 1
 
         def open_it() -> Store:
-            return open_store(url, pool_size=size, create=create)
+            return open_store(url, pool_size=size, warm=warm, create=create)
 
         try:
             return open_it()

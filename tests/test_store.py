@@ -12,7 +12,7 @@ import pytest
 import bridge.store
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.events import Event, Instance
-from bridge.store import AttemptOutcome, AttemptResult, Details, Store, open_store
+from bridge.store import AttemptOutcome, AttemptResult, Details, Recorded, Store, open_store
 from bridge.store.migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS
 from bridge.store.postgres import PostgresStore
 from bridge.store.sqlite import SQLiteStore, sqlite_path
@@ -42,6 +42,44 @@ def test_duplicate_is_detected_and_stores_nothing(store: Store) -> None:
     assert again.delivery_ids == ()
     [record] = store.recent_events(limit=10)
     assert len(record.deliveries) == 1
+
+
+@pytest.mark.parametrize("routes", [[], ["a"], ["a", "b", "c"]])
+def test_record_returns_the_ids_of_the_deliveries_it_stored(
+    store: Store, routes: list[str]
+) -> None:
+    recorded = store.record_event(EVENT, BODY, routes, now=100.0)
+    [record] = store.events_by_id("evt-1")
+    assert (record.event_id, recorded.duplicate) == ("evt-1", False)
+    assert [(d.id, d.route) for d in record.deliveries] == list(
+        zip(recorded.delivery_ids, routes, strict=True)
+    )
+    assert store.record_event(EVENT, BODY, routes, now=101.0) == Recorded(duplicate=True)
+    assert len(store.events_by_id("evt-1")[0].deliveries) == len(routes)
+
+
+def test_extend_leases_extends_only_the_leases_still_held(store: Store) -> None:
+    store.record_event(EVENT, BODY, ["a", "b", "c"], now=100.0)
+    [lost] = store.claim_due(owner="w", now=100.0, lease=10, limit=1)
+    kept, done = store.claim_due(owner="w", now=100.0, lease=1000, limit=2)
+    [taken] = store.claim_due(owner="x", now=111.0, lease=60, limit=3)
+    assert taken.delivery_id == lost.delivery_id
+    store.finish(done.delivery_id, owner="w", result=AttemptResult("delivered", 100.0, 1.0))
+    leases = [(c.delivery_id, "w") for c in (kept, lost, done)]
+    assert store.extend_leases(leases, until=2000.0) == {kept.delivery_id}
+    assert store.extend_leases([], until=2000.0) == set()
+
+    def claimable(now: float) -> bool:
+        claims = store.claim_due(owner="y", now=now, lease=1, limit=3)
+        return kept.delivery_id in {c.delivery_id for c in claims}
+
+    assert not claimable(1999.0)  # extended past its lease of 1000
+    assert claimable(2001.0)
+
+
+def test_finish_of_an_unknown_delivery_records_nothing(store: Store) -> None:
+    result = AttemptResult("delivered", 1.0, 1.0)
+    assert not store.finish("no-such-delivery", owner="w", result=result)
 
 
 def test_same_id_in_another_source_is_not_a_duplicate(store: Store) -> None:

@@ -106,17 +106,20 @@ def check_database_url(database_url: str) -> None:
         )
 
 
-def open_store(database_url: str, *, pool_size: int = 10, create: bool = True) -> Store:
+def open_store(
+    database_url: str, *, pool_size: int = 10, warm: int = 1, create: bool = True
+) -> Store:
     """The store ``DATABASE_URL`` names, its schema migrated. ``pool_size``: most connections
-    per process (PostgreSQL). ``create`` off: a SQLite file that does not exist is an error,
-    not a new database. Raises ConfigError for an unsupported URL (or a missing SQLite file),
-    and StoreUnavailableError when the database cannot be reached."""
+    per process (PostgreSQL); ``warm``: how many of them stay open while idle. ``create`` off:
+    a SQLite file that does not exist is an error, not a new database. Raises ConfigError for
+    an unsupported URL (or a missing SQLite file), and StoreUnavailableError when the
+    database cannot be reached."""
     if database_url.startswith("sqlite:"):
         return SQLiteStore(sqlite_path(database_url), create=create)
     if _is_postgres_url(database_url):
         from bridge.store.postgres import PostgresStore  # noqa: PLC0415  (see the docstring)
 
-        return PostgresStore(database_url, pool_size=pool_size)
+        return PostgresStore(database_url, pool_size=pool_size, warm=warm)
     scheme = database_url.partition(":")[0] or "(none)"
     raise ConfigError(
         f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db or postgres://…"

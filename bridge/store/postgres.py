@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from bridge.errors import ConfigError, StoreUnavailableError
 from bridge.store.migrations import POSTGRES_MIGRATIONS
+from bridge.store.postgres_outbox import PostgresOutbox
+from bridge.store.postgres_pool import PooledConnections
 from bridge.store.sql import SQLStore
 from bridge.store.sql_base import Row
 
@@ -56,17 +57,23 @@ class _Cursor:
         return self._cursor.fetchall()
 
 
-class PostgresStore(SQLStore):
+class PostgresStore(PostgresOutbox, SQLStore):
+    """The store on PostgreSQL: the shared SQL, with the outbox's hot statements (intake,
+    attempts, leases) as one round trip each (:mod:`bridge.store.postgres_outbox`)."""
+
     _greatest = "GREATEST"
     _lock_claimed = " FOR UPDATE OF d SKIP LOCKED"
     _delivery_order = "seq"
     # ASCII-only case folding, as SQLite's LIKE, and about 3 times faster than the locale's.
     _ilike = 'COLLATE "C" ILIKE'
 
-    def __init__(self, url: str, *, pool_size: int = 10, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 10, warm: int = 1, timeout: float = 5.0
+    ) -> None:
         """``pool_size`` connections at most per process (size it for gunicorn threads plus
-        dispatcher threads); ``timeout``: seconds to wait for a connection before the request
-        is answered 503."""
+        dispatcher threads); ``warm`` of them opened at start and kept open while idle (the
+        others are opened when needed and closed after 10 idle minutes); ``timeout``: seconds
+        to wait for a connection before the request is answered 503."""
         if not is_postgres_url(url):
             raise ConfigError("DATABASE_URL: not a postgres:// or postgresql:// URL")
         try:
@@ -82,18 +89,12 @@ class PostgresStore(SQLStore):
             raise StoreUnavailableError(
                 f"PostgreSQL store: cannot connect: {_first_line(exc)}"
             ) from exc
-        self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=max(1, pool_size),
-            timeout=timeout,
-            kwargs={"row_factory": dict_row, "connect_timeout": max(1, round(timeout))},
-            # A connection that died with the server (restart, failover) is found out and
-            # replaced before it is handed out, not by the request that uses it.
-            check=ConnectionPool.check_connection,
-            name="bridge",
-            open=True,
-        )
+        try:
+            self._pool = PooledConnections(
+                url, min_size=max(1, warm), max_size=max(1, pool_size), timeout=timeout
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"PostgreSQL store: {_first_line(exc)}") from exc
         try:
             self.migrate()
         except BaseException:
@@ -105,6 +106,16 @@ class PostgresStore(SQLStore):
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 yield _Cursor(cur)
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"PostgreSQL store: {_first_line(exc)}") from exc
+
+    def _statement(self, sql: str, params: Sequence[Any] | dict[str, Any]) -> list[Row]:
+        """One statement (``%s`` placeholders), its own transaction: one round trip."""
+        try:
+            with self._pool.connection() as conn:
+                cur = conn.execute(sql, params)
+                rows: list[Row] = list(cur.fetchall()) if cur.description is not None else []
+                return rows
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"PostgreSQL store: {_first_line(exc)}") from exc
 

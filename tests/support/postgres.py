@@ -11,6 +11,7 @@ empty database per test).
 
 from __future__ import annotations
 
+import datetime
 import glob
 import os
 import pwd
@@ -21,6 +22,10 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.support.servers import free_port
 
@@ -38,10 +43,13 @@ def _bin_dir() -> Path | None:
 
 
 class PostgresServer:
-    """``durable=False`` (tests) turns fsync off; benchmarks keep PostgreSQL's defaults."""
+    """``durable=False`` (tests) turns fsync off; benchmarks keep PostgreSQL's defaults.
+    ``tls=True``: the server also takes TLS connections (a self-signed certificate), as
+    hosted PostgreSQL requires (``?sslmode=require``)."""
 
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, tls: bool = False) -> None:
         self.durable = durable
+        self.tls = tls
         bin_dir = _bin_dir()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found: apt-get install postgresql")
@@ -67,6 +75,35 @@ class PostgresServer:
             "initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust",
             "--encoding=UTF8", "--no-sync",
         )  # fmt: skip
+        if self.tls:
+            self._write_certificate()
+
+    def _write_certificate(self) -> None:
+        """server.key and server.crt in the data folder, owned by the server's user."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .sign(key, hashes.SHA256())
+        )  # fmt: skip
+        files = {
+            "server.key": key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            "server.crt": cert.public_bytes(serialization.Encoding.PEM),
+        }  # fmt: skip
+        for filename, data in files.items():
+            path = self.data / filename
+            path.write_bytes(data)
+            path.chmod(0o600)
+            if self._user:
+                pw = pwd.getpwnam(self._user)
+                os.chown(path, pw.pw_uid, pw.pw_gid)
 
     def start(self) -> None:
         options = (
@@ -75,6 +112,8 @@ class PostgresServer:
         )
         if not self.durable:
             options += " -c fsync=off"
+        if self.tls:
+            options += " -c ssl=on"
         self._run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self._root / "log"),
             "-w", "-t", "60", "start",
