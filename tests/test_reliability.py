@@ -293,6 +293,9 @@ def test_postgres_restart_answers_503_and_loses_nothing(
             "BRIDGE_DRY_RUN": "0",
             "BRIDGE_DISPATCHER": "1",
             "BRIDGE_POLL_INTERVAL": "0.5s",
+            # A claim whose attempt the outage cut short (its fence or its result could not
+            # be written) is taken again when its lease runs out: shorter than the wait below.
+            "BRIDGE_LEASE": "8s",
         }
     )
     server = Server(env, tmp_path / "server.log").start()
