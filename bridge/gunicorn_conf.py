@@ -89,3 +89,13 @@ def on_exit(server: object) -> None:
     _ROUTES.close()
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def worker_exit(server: object, worker: Worker) -> None:
+    """A worker's loop has ended (SIGTERM, a reload): stop its dispatcher and close its store
+    now, while Python still runs normally. Left to ``atexit``, the dispatcher would go on
+    claiming while the interpreter shuts its thread pools down."""
+    app = getattr(worker, "wsgi", None)
+    services = getattr(app, "extensions", {}).get("bridge")
+    if services is not None:
+        services.close()
