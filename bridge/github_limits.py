@@ -12,9 +12,12 @@ refusals can get an integration banned, so bridge paces each credential *before*
 the fallback.
 
 Fresh deliveries (not yet attempted, stored less than :data:`FRESH_SECONDS` ago) may use the
-whole budget; the backlog (everything else: retries, deliveries left by an outage) only
-:data:`BACKLOG_SHARE` of each window, spread at least ``60 / backlog_per_minute`` seconds
-apart, so a new event never waits behind old ones. Pure functions: the store counts the sends
+whole budget; the backlog (everything else: retries, deliveries left by an outage) sends only
+while the window holds fewer than :data:`BACKLOG_SHARE` of its sends (fresh ones included),
+one at a time, ``60 / backlog_per_minute`` seconds apart. The last quarter of every window is
+thus kept for fresh deliveries: as long as they come slower than that (18 a minute and 112 an
+hour at the defaults) none waits behind the backlog, and a faster stream of fresh events
+takes the whole budget while the backlog waits. Pure functions: the store counts the sends
 (``bridge/store/pacing_sql.py``), the dispatcher builds the plan
 (``bridge/delivery/github_pacing.py``).
 """
@@ -74,24 +77,21 @@ class Limits:
 @dataclass(frozen=True, slots=True)
 class Usage:
     """One credential's sends in the last hour, as the store counts them: how many in the
-    sliding minute and hour (all, and the backlog's), and the times that decide when each
-    full window opens again."""
+    sliding minute and hour, the oldest of each (when a full window opens again), and the
+    last backlog send (spacing)."""
 
     minute: int = 0
     hour: int = 0
-    backlog_minute: int = 0
-    backlog_hour: int = 0
     oldest_minute: float | None = None
     oldest_hour: float | None = None
-    oldest_backlog_minute: float | None = None
-    oldest_backlog_hour: float | None = None
     last_backlog: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Budget:
     """What one credential may send now: ``fresh`` deliveries, of which at most ``backlog``
-    from the backlog; ``reopens_at``: when the backlog may send again (None: it may now)."""
+    from the backlog; ``reopens_at``: when the budget grows again (None: the backlog may send
+    now): when the backlog may send, or fresh deliveries when they may not either."""
 
     fresh: int
     backlog: int
@@ -105,24 +105,31 @@ def budget(limits: Limits, usage: Usage, now: float) -> Budget:
     spaced = usage.last_backlog is None or now >= usage.last_backlog + limits.spacing
     backlog = min(
         fresh,
-        limits.backlog_per_minute - usage.backlog_minute,
-        limits.backlog_per_hour - usage.backlog_hour,
+        limits.backlog_per_minute - usage.minute,
+        limits.backlog_per_hour - usage.hour,
         1 if spaced else 0,
     )
     if backlog > 0:
         return Budget(fresh, backlog, None)
     # Every constraint that blocks must clear: the latest of their opening times. A window
-    # holding more sends than it allows (the limits were lowered) opens later than the
+    # holding more sends than it allows (the limits were lowered) opens later than its
     # oldest send's expiry: waking early only looks again.
-    blocking = [
-        (usage.minute >= limits.per_minute, usage.oldest_minute, MINUTE),
-        (usage.hour >= limits.per_hour, usage.oldest_hour, HOUR),
-        (usage.backlog_minute >= limits.backlog_per_minute, usage.oldest_backlog_minute, MINUTE),
-        (usage.backlog_hour >= limits.backlog_per_hour, usage.oldest_backlog_hour, HOUR),
-        (not spaced, usage.last_backlog, limits.spacing),
+    minute_opens = (usage.oldest_minute or now) + MINUTE
+    hour_opens = (usage.oldest_hour or now) + HOUR
+    fresh_blocks = [
+        (usage.minute >= limits.per_minute, minute_opens),
+        (usage.hour >= limits.per_hour, hour_opens),
     ]
-    opens = [start + span for blocked, start, span in blocking if blocked and start is not None]
-    return Budget(fresh, 0, max(opens) if opens else now)
+    backlog_blocks = [
+        *fresh_blocks,
+        (usage.minute >= limits.backlog_per_minute, minute_opens),
+        (usage.hour >= limits.backlog_per_hour, hour_opens),
+        (not spaced, (usage.last_backlog or now) + limits.spacing),
+    ]
+    opens = max((at for blocked, at in backlog_blocks if blocked), default=now)
+    if fresh == 0:  # fresh deliveries may go again before the backlog does
+        opens = min(opens, max((at for blocked, at in fresh_blocks if blocked), default=now))
+    return Budget(fresh, 0, opens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Order: fresh deliveries first (not yet attempted, stored less than ``Pacing.fresh_seconds``
 ago), with the earlier pending delivery a fresh one waits for (its route and instance: the
-head of its chain) promoted to go first; then the backlog, newest first. With a
+head of its chain) promoted to go first; then the backlog, oldest due first. With a
 :class:`~bridge.github_limits.Pacing` plan, a delivery whose route sends with a paced
 credential is taken only while that credential has budget (``bridge.github_limits.budget``),
 and each one taken is written to ``github_sends`` in the claim's own transaction: every
@@ -33,9 +33,12 @@ DUE = (
 # Deliveries of one route about one instance (a version, a build upload) go out in the order
 # their events happened: none while an earlier one is pending, waiting for a retry or in
 # flight. One that failed for good no longer holds the later ones back.
+# CROSS JOIN: SQLite then reads the instance's events first (events_instance), instead of
+# walking every pending delivery (deliveries_state_event) for each candidate: O(chain), not
+# O(backlog). PostgreSQL plans it as any join.
 IN_TURN = (
-    "NOT EXISTS (SELECT 1 FROM events e2 JOIN deliveries d2 ON d2.event_pk = e2.pk"
-    " WHERE e2.instance_type = e.instance_type AND e2.instance_id = e.instance_id"
+    "NOT EXISTS (SELECT 1 FROM events e2 CROSS JOIN deliveries d2 WHERE d2.event_pk = e2.pk"
+    " AND e2.instance_type = e.instance_type AND e2.instance_id = e.instance_id"
     " AND d2.route = d.route AND d2.state = 'pending'"
     " AND (e2.occurred_at < e.occurred_at OR (e2.occurred_at = e.occurred_at AND e2.pk < e.pk)))"
 )
@@ -74,6 +77,7 @@ class PacedClaimsSQL(SQLStoreBase):
         fresh_routes = self._routes_clause(pacing, fresh_open)
         backlog_routes = self._routes_clause(pacing, backlog_open)
         lock = self._lock_claimed
+        by_created = self._indexed_by.format("deliveries_pending_created")
         # Fresh deliveries, and the heads of the chains fresh ones wait for, by how fresh
         # (a head by its fresh follower), newest first.
         cur.execute(
@@ -81,10 +85,10 @@ class PacedClaimsSQL(SQLStoreBase):
         )
         fresh = list(cur.fetchall())
         cur.execute(
-            f"SELECT {CLAIM_COLUMNS}, d.created_at AS fresh_at FROM deliveries d"
+            f"SELECT {CLAIM_COLUMNS}, d.created_at AS fresh_at FROM deliveries d{by_created}"
             f" JOIN events e ON e.pk = d.event_pk"
             f" WHERE {_FRESH} AND {DUE} AND {IN_TURN} AND {fresh_routes[0]}"
-            f" ORDER BY d.created_at DESC, {self._inserted} LIMIT ?{lock}",
+            f" ORDER BY d.created_at DESC, d.event_pk DESC, {self._inserted} LIMIT ?{lock}",
             (cutoff, now, now, *fresh_routes[1], limit),
         )
         fresh += cur.fetchall()
@@ -95,7 +99,7 @@ class PacedClaimsSQL(SQLStoreBase):
             cur.execute(
                 f"SELECT {CLAIM_COLUMNS} FROM deliveries d JOIN events e ON e.pk = d.event_pk"
                 f" WHERE {DUE} AND {IN_TURN} AND {backlog_routes[0]}"
-                f" ORDER BY d.created_at DESC, {self._inserted} LIMIT ?{lock}",
+                f" ORDER BY d.next_attempt_at, {self._inserted} LIMIT ?{lock}",
                 (now, now, *backlog_routes[1], limit),
             )
             self._take(chosen, cur.fetchall(), limit, pacing, allowance, cutoff=cutoff)
@@ -132,16 +136,19 @@ class PacedClaimsSQL(SQLStoreBase):
 
     def _fresh_heads(self, routes: str) -> str:
         """The earlier pending delivery each fresh one waits for (same route and instance):
-        claimed as fresh, so a new event about a version is not held up by the backlog."""
+        claimed as fresh, so a new event about a version is not held up by the backlog.
+        CROSS JOIN keeps SQLite's join order: from the few fresh deliveries out, never from the
+        backlog in."""
+        by_created = self._indexed_by.format("deliveries_pending_created")
         return (
-            f"SELECT {CLAIM_COLUMNS}, f.created_at AS fresh_at FROM deliveries f"
-            " JOIN events fe ON fe.pk = f.event_pk"
-            " JOIN events e ON e.instance_type = fe.instance_type"
-            " AND e.instance_id = fe.instance_id"
-            " JOIN deliveries d ON d.event_pk = e.pk AND d.route = f.route"
-            " WHERE f.state = 'pending' AND f.attempts = 0 AND f.created_at >= ?"
+            f"SELECT {CLAIM_COLUMNS}, f.created_at AS fresh_at FROM deliveries f{by_created}"
+            " CROSS JOIN events fe CROSS JOIN events e"
+            f" CROSS JOIN deliveries d{self._indexed_by.format('deliveries_event')}"
+            " WHERE fe.pk = f.event_pk AND e.instance_type = fe.instance_type"
+            " AND e.instance_id = fe.instance_id AND d.event_pk = e.pk AND d.route = f.route"
+            " AND f.state = 'pending' AND f.attempts = 0 AND f.created_at >= ?"
             f" AND d.id <> f.id AND {DUE} AND {IN_TURN} AND {routes}"
-            f" ORDER BY f.created_at DESC, {self._inserted} LIMIT ?"
+            f" ORDER BY f.created_at DESC, f.event_pk DESC, {self._inserted} LIMIT ?"
         )
 
     @staticmethod
@@ -168,31 +175,20 @@ class PacedClaimsSQL(SQLStoreBase):
         return {c: budget(pacing.limits, usage.get(c, Usage()), now) for c in pacing.credentials}
 
     def _usage(self, cur: Cursor, now: float) -> dict[str, Usage]:
-        minute, hour = now - MINUTE, now - HOUR
-        recent = "sent_at >= ?"
+        minute = now - MINUTE
         cur.execute(
-            "SELECT credential,"
-            f" SUM(CASE WHEN {recent} THEN 1 ELSE 0 END) AS minute, COUNT(*) AS hour,"
-            f" SUM(CASE WHEN backlog AND {recent} THEN 1 ELSE 0 END) AS backlog_minute,"
-            " SUM(CASE WHEN backlog THEN 1 ELSE 0 END) AS backlog_hour,"
-            f" MIN(CASE WHEN {recent} THEN sent_at END) AS oldest_minute,"
-            " MIN(sent_at) AS oldest_hour,"
-            f" MIN(CASE WHEN backlog AND {recent} THEN sent_at END) AS oldest_backlog_minute,"
-            " MIN(CASE WHEN backlog THEN sent_at END) AS oldest_backlog_hour,"
-            " MAX(CASE WHEN backlog THEN sent_at END) AS last_backlog"
+            "SELECT credential, SUM(CASE WHEN sent_at >= ? THEN 1 ELSE 0 END) AS minute,"
+            " COUNT(*) AS hour, MIN(CASE WHEN sent_at >= ? THEN sent_at END) AS oldest_minute,"
+            " MIN(sent_at) AS oldest_hour, MAX(CASE WHEN backlog THEN sent_at END) AS last_backlog"
             " FROM github_sends WHERE sent_at >= ? GROUP BY credential",
-            (minute, minute, minute, minute, hour),
+            (minute, minute, now - HOUR),
         )
         return {
             row["credential"]: Usage(
                 minute=int(row["minute"] or 0),
                 hour=int(row["hour"] or 0),
-                backlog_minute=int(row["backlog_minute"] or 0),
-                backlog_hour=int(row["backlog_hour"] or 0),
                 oldest_minute=row["oldest_minute"],
                 oldest_hour=row["oldest_hour"],
-                oldest_backlog_minute=row["oldest_backlog_minute"],
-                oldest_backlog_hour=row["oldest_backlog_hour"],
                 last_backlog=row["last_backlog"],
             )
             for row in cur.fetchall()

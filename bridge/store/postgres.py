@@ -64,6 +64,7 @@ class PostgresStore(SQLStore):
     _pacing_lock = f"SELECT pg_advisory_xact_lock({_PACING_LOCK})"
     _delivery_order = "seq"
     _inserted = "d.seq"
+    _indexed_by = ""
     # ASCII-only case folding, as SQLite's LIKE, and about 3 times faster than the locale's.
     _ilike = 'COLLATE "C" ILIKE'
 
