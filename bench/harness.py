@@ -147,14 +147,18 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def start_fake_github(work: Path, *, latency: float = 0.0) -> Process:
+def start_fake_github(
+    work: Path, *, latency: float = 0.0, limits: tuple[int, int] | None = None
+) -> Process:
     """The fake GitHub of the tests, in its own process so it never shares a GIL with the
-    load generator."""
+    load generator. ``limits``: GitHub's secondary limits (per minute, per hour) enforced."""
     port = free_port()
     log = (work / f"github-{port}.log").open("wb")
+    args = [sys.executable, str(ROOT / "bench" / "fake_github_server.py"), str(port), str(latency)]
+    if limits is not None:
+        args += [str(limits[0]), str(limits[1])]
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "fake_github_server.py"), str(port), str(latency)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/ready", accept={401, 404})  # any answer: it is listening
