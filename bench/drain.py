@@ -68,7 +68,9 @@ def paced(args: argparse.Namespace, work: Path) -> PacedDrain:
     finally:
         store.close()
     github = harness.start_fake_github(work, limits=GITHUB_LIMITS)
-    env = harness.bridge_env(work, url, github.url)
+    env = harness.bridge_env(
+        work, url, github.url, BRIDGE_GITHUB_PER_MINUTE="72", BRIDGE_GITHUB_PER_HOUR="450"
+    )  # bridge's defaults
     server = harness.start_bridge(work, env)
     result = PacedDrain(backlog=args.drain, seconds=args.drain_seconds)
     sent_at: dict[str, float] = {}
@@ -115,9 +117,7 @@ def raw(args: argparse.Namespace, work: Path) -> tuple[int, float]:
     store = open_store(url)
     fill(store, args.raw_drain, received=time.time() - 7200)
     github = harness.start_fake_github(work, latency=0.05)
-    env = harness.bridge_env(
-        work, url, github.url, BRIDGE_GITHUB_PER_MINUTE="1000000", BRIDGE_GITHUB_PER_HOUR="1000000"
-    )
+    env = harness.bridge_env(work, url, github.url)  # pacing raised
     started = time.monotonic()
     worker = subprocess.Popen([sys.executable, "-m", "bridge", "worker"], env=env, cwd=work,
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)  # fmt: skip

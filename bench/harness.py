@@ -187,6 +187,10 @@ def bridge_env(
             "WEB_CONCURRENCY": "2",
             "GUNICORN_THREADS": "4",
             "LOG_LEVEL": "WARNING",
+            # Sections other than the paced drain measure bridge, not GitHub's limits: pacing
+            # raised far above them (the paced drain sets GitHub's own).
+            "BRIDGE_GITHUB_PER_MINUTE": "1000000",
+            "BRIDGE_GITHUB_PER_HOUR": "1000000",
             **extra,
         }
     )

@@ -198,8 +198,8 @@ def _paced_drain(run: PacedDrain | None) -> list[str]:
         "",
         "Latency: webhook sent → its dispatch arriving at the fake GitHub. Fresh deliveries may",
         "use the whole budget; the backlog sends only while the last minute and hour hold",
-        "fewer than 75 % of it, so at one fresh event a second (above the quarter kept for",
-        "them) the backlog mostly waits. The whole backlog would take about "
+        "fewer than 75 % of it, and while fresh ones flow one every 10.7 s (the hour's share",
+        "spread evenly), leaving them 66 of the minute's 72. The whole backlog would take about "
         f"{run.backlog / 337:.1f} h at",
         "GitHub's pace (337 an hour for the backlog of one credential): no benchmark waits.",
     ]

@@ -14,10 +14,13 @@ the fallback.
 Fresh deliveries (not yet attempted, stored less than :data:`FRESH_SECONDS` ago) may use the
 whole budget; the backlog (everything else: retries, deliveries left by an outage) sends only
 while the window holds fewer than :data:`BACKLOG_SHARE` of its sends (fresh ones included),
-one at a time, ``60 / backlog_per_minute`` seconds apart. The last quarter of every window is
-thus kept for fresh deliveries: as long as they come slower than that (18 a minute and 112 an
-hour at the defaults) none waits behind the backlog, and a faster stream of fresh events
-takes the whole budget while the backlog waits. Pure functions: the store counts the sends
+one at a time: ``60 / backlog_per_minute`` seconds apart (1.1 s at the defaults), or, while
+fresh deliveries are being sent (one in the last minute), ``3600 / backlog_per_hour`` apart
+(10.7 s: the hour's share spread evenly). The last quarter of every window is thus kept for
+fresh deliveries, and once they flow the backlog takes at most 6 of the minute's 72: a steady
+stream of up to 66 fresh deliveries a minute (and 113 an hour, or more while the backlog has
+not used its share) waits for no backlog. Faster, they take the whole budget and the backlog
+waits. Pure functions: the store counts the sends
 (``bridge/store/pacing_sql.py``), the dispatcher builds the plan
 (``bridge/delivery/github_pacing.py``).
 """
@@ -63,9 +66,17 @@ class Limits:
 
     @property
     def spacing(self) -> float:
-        """Seconds between two backlog sends: the per-minute share spread evenly (≥ 1 s at
-        the defaults, as GitHub's best practices ask)."""
+        """Seconds between two backlog sends while no fresh delivery was sent in the last
+        minute: the per-minute share spread evenly (≥ 1 s at the defaults, as GitHub's best
+        practices ask)."""
         return MINUTE / self.backlog_per_minute
+
+    @property
+    def busy_spacing(self) -> float:
+        """Seconds between two backlog sends while fresh deliveries are being sent: the
+        hourly share spread evenly (10.7 s at the defaults), so that a steady stream of fresh
+        deliveries keeps nearly the whole minute."""
+        return HOUR / self.backlog_per_hour
 
     @property
     def above_github(self) -> bool:
@@ -78,9 +89,10 @@ class Limits:
 class Usage:
     """One credential's sends in the last hour, as the store counts them: how many in the
     sliding minute and hour, the oldest of each (when a full window opens again), and the
-    last backlog send (spacing)."""
+    last backlog send and the fresh sends of the minute (spacing)."""
 
     minute: int = 0
+    fresh_minute: int = 0
     hour: int = 0
     oldest_minute: float | None = None
     oldest_hour: float | None = None
@@ -102,7 +114,8 @@ def budget(limits: Limits, usage: Usage, now: float) -> Budget:
     """The credential's budget at ``now`` from its ``usage``. Each window is sliding: a send
     counts for 60 s and for 3600 s after it was made."""
     fresh = max(0, min(limits.per_minute - usage.minute, limits.per_hour - usage.hour))
-    spaced = usage.last_backlog is None or now >= usage.last_backlog + limits.spacing
+    spacing = limits.busy_spacing if usage.fresh_minute else limits.spacing
+    spaced = usage.last_backlog is None or now >= usage.last_backlog + spacing
     backlog = min(
         fresh,
         limits.backlog_per_minute - usage.minute,
@@ -124,7 +137,7 @@ def budget(limits: Limits, usage: Usage, now: float) -> Budget:
         *fresh_blocks,
         (usage.minute >= limits.backlog_per_minute, minute_opens),
         (usage.hour >= limits.backlog_per_hour, hour_opens),
-        (not spaced, (usage.last_backlog or now) + limits.spacing),
+        (not spaced, (usage.last_backlog or now) + spacing),
     ]
     opens = max((at for blocked, at in backlog_blocks if blocked), default=now)
     if fresh == 0:  # fresh deliveries may go again before the backlog does

@@ -4,6 +4,7 @@ dispatchers sharing one store (SQLite and PostgreSQL), on a simulated clock."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Iterator
@@ -163,14 +164,17 @@ def test_a_drain_meets_no_refusal_and_fresh_events_go_out_at_once(
     sent = [r.json["client_payload"]["event_id"] for r in limited_github.dispatches()]
     arrived = dict(zip(sent, times, strict=True))
     # Every fresh event was sent the moment it arrived (simulated time) while the backlog
-    # waited; the backlog sent while the sliding hour held fewer than 337 sends (75 % of 450,
-    # fresh ones included), oldest first, and went on once the first sends left the hour.
+    # waited. The backlog went oldest first, spread over the hour while fresh events flowed
+    # (one every 3600 / 337 s), only while the sliding hour held fewer than 337 sends (75 %
+    # of 450, fresh ones included), and went on once the first sends left the hour.
     assert len(fresh) == 180
     assert all(arrived[event_id] == at for event_id, at in fresh.items())
     backlog = [e for e in sent if e not in fresh]
     assert backlog == [f"evt-{n}" for n in range(len(backlog))]
-    first_hour = [arrived[e] for e in backlog if arrived[e] < START + 120 + 3600]
-    assert 300 < len(first_hour) <= 337 < len(backlog) < 600
+    at = [arrived[e] for e in backlog]
+    assert min(b - a for a, b in itertools.pairwise(at)) >= 3600 / 337 - 1e-6
+    first_hour = [t for t in at if t < START + 120 + 3600]
+    assert 200 < len(first_hour) <= 337 < len(backlog) < 600
 
 
 def test_pacing_set_above_githubs_limits_meets_refusals(

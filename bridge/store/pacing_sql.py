@@ -69,7 +69,9 @@ class PacedClaimsSQL(SQLStoreBase):
     ) -> list[tuple[Row, str | None, bool]]:
         """Up to ``limit`` due deliveries in claim order, each with its credential (None:
         not paced) and whether it counts as backlog; their sends are reserved."""
-        budgets = self._budgets(cur, now, pacing) if pacing is not None else {}
+        # Nothing paced (dry run, chat targets only): no count to read, no lock to take.
+        paced = pacing is not None and pacing.credentials
+        budgets = self._budgets(cur, now, pacing) if pacing is not None and paced else {}
         allowance = {c: _Allowance(b.fresh, b.backlog) for c, b in budgets.items()}
         fresh_open = [c for c, b in budgets.items() if b.fresh > 0]
         backlog_open = [c for c, b in budgets.items() if b.backlog > 0]
@@ -178,14 +180,16 @@ class PacedClaimsSQL(SQLStoreBase):
         minute = now - MINUTE
         cur.execute(
             "SELECT credential, SUM(CASE WHEN sent_at >= ? THEN 1 ELSE 0 END) AS minute,"
+            " SUM(CASE WHEN sent_at >= ? AND NOT backlog THEN 1 ELSE 0 END) AS fresh_minute,"
             " COUNT(*) AS hour, MIN(CASE WHEN sent_at >= ? THEN sent_at END) AS oldest_minute,"
             " MIN(sent_at) AS oldest_hour, MAX(CASE WHEN backlog THEN sent_at END) AS last_backlog"
             " FROM github_sends WHERE sent_at >= ? GROUP BY credential",
-            (minute, minute, now - HOUR),
+            (minute, minute, minute, now - HOUR),
         )
         return {
             row["credential"]: Usage(
                 minute=int(row["minute"] or 0),
+                fresh_minute=int(row["fresh_minute"] or 0),
                 hour=int(row["hour"] or 0),
                 oldest_minute=row["oldest_minute"],
                 oldest_hour=row["oldest_hour"],
