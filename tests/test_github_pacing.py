@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from bridge.appstoreconnect.enrichment import Enricher
 from bridge.config import Settings
@@ -20,10 +21,12 @@ from bridge.delivery.github import GitHubClient
 from bridge.errors import ConfigError
 from bridge.events import Event, Instance
 from bridge.github_limits import Budget, Limits, Pacing, Usage, budget
+from bridge.metrics import Metrics
 from bridge.routing.load import load_routes
 from bridge.store import Store, open_store
 from tests.fakes.github import FakeGitHub
 from tests.support.clock import Clock
+from tests.support.metrics import parse, value
 
 ROUTES = """\
 sources:
@@ -48,7 +51,15 @@ class Pair:
     """Two dispatchers (two processes, as the database sees them) sharing one store, a
     personal access token, and a clock the test moves (the fake GitHub reads it too)."""
 
-    def __init__(self, store_url: str, tmp_path: Path, github: FakeGitHub, **settings: object):
+    def __init__(
+        self,
+        store_url: str,
+        tmp_path: Path,
+        github: FakeGitHub,
+        *,
+        metrics: Metrics | None = None,
+        **settings: object,
+    ) -> None:
         path = tmp_path / "routes.yaml"
         path.write_text(ROUTES)
         self.routes = load_routes(str(path), {})
@@ -76,6 +87,7 @@ class Pair:
                     settings=self.settings,
                     contexts=contexts,
                     clock=self.clock,
+                    metrics=metrics,
                 )
             )
 
@@ -339,3 +351,29 @@ def test_pacing_settings_default_below_githubs_limits_and_may_exceed_them() -> N
         {"BRIDGE_GITHUB_PER_MINUTE": "900", "BRIDGE_GITHUB_PER_HOUR": "9000"}
     )
     assert Limits(raised.github_per_minute, raised.github_per_hour).above_github
+
+
+def test_a_rate_limit_answer_still_pauses_sending_and_is_counted(
+    store_url: str, tmp_path: Path, fake_github: FakeGitHub
+) -> None:
+    """Another tool on the same token can still get it refused: Retry-After is the fallback."""
+    metrics = Metrics()
+    pair = Pair(store_url, tmp_path, fake_github, metrics=metrics)
+    first = pair.dispatchers[0]
+    try:
+        fake_github.enqueue(
+            403,
+            headers={"Retry-After": "30"},
+            body={"message": "You have exceeded a secondary rate limit."},
+        )
+        pair.receive(build_event(1))
+        assert first.run_once() == 1
+        pair.receive(build_event(2))
+        pair.clock.now += 29
+        assert first.run_once() == 0  # paused for the Retry-After
+        pair.clock.now += 2
+        assert first.run_once() >= 1
+        counted = parse(generate_latest(metrics.counters()).decode())
+        assert value(counted, "bridge_github_rate_limited_total") == 1
+    finally:
+        pair.close()
