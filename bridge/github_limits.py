@@ -11,7 +11,8 @@ refusals can get an integration banned, so bridge paces each credential *before*
 (``BRIDGE_GITHUB_PER_MINUTE``, ``BRIDGE_GITHUB_PER_HOUR``) and keeps ``Retry-After`` only as
 the fallback.
 
-Fresh deliveries (not yet attempted, stored less than :data:`FRESH_SECONDS` ago) may use the
+Fresh deliveries (stored less than :data:`FRESH_SECONDS` ago: a new event's first attempt and
+its quick retries) may use the
 whole budget; the backlog (everything else: retries, deliveries left by an outage) sends only
 while the window holds fewer than :data:`BACKLOG_SHARE` of its sends (fresh ones included),
 one at a time: ``60 / backlog_per_minute`` seconds apart (1.1 s at the defaults), or, while
@@ -43,7 +44,8 @@ DEFAULT_PER_MINUTE = 72
 DEFAULT_PER_HOUR = 450
 # The share of each window the backlog may use; the rest is kept for fresh deliveries.
 BACKLOG_SHARE = 0.75
-# A delivery not yet attempted and stored less than this long ago is fresh.
+# A delivery stored less than this long ago is fresh (its retries within it too: a new event's
+# quick retries after a 502 are not held behind the backlog, nor spaced by its own first send).
 FRESH_SECONDS = 60.0
 MINUTE = 60.0
 HOUR = 3600.0

@@ -1,6 +1,6 @@
 """Which due deliveries a claim takes, in which order, and the GitHub sends it reserves.
 
-Order: fresh deliveries first (not yet attempted, stored less than ``Pacing.fresh_seconds``
+Order: fresh deliveries first (stored less than ``Pacing.fresh_seconds``
 ago), with the earlier pending delivery a fresh one waits for (its route and instance: the
 head of its chain) promoted to go first; then the backlog, oldest due first. With a
 :class:`~bridge.github_limits.Pacing` plan, a delivery whose route sends with a paced
@@ -42,7 +42,7 @@ IN_TURN = (
     " AND d2.route = d.route AND d2.state = 'pending'"
     " AND (e2.occurred_at < e.occurred_at OR (e2.occurred_at = e.occurred_at AND e2.pk < e.pk)))"
 )
-_FRESH = "d.state = 'pending' AND d.attempts = 0 AND d.created_at >= ?"
+_FRESH = "d.state = 'pending' AND d.created_at >= ?"
 
 
 @dataclass(slots=True)
@@ -148,7 +148,7 @@ class PacedClaimsSQL(SQLStoreBase):
             f" CROSS JOIN deliveries d{self._indexed_by.format('deliveries_event')}"
             " WHERE fe.pk = f.event_pk AND e.instance_type = fe.instance_type"
             " AND e.instance_id = fe.instance_id AND d.event_pk = e.pk AND d.route = f.route"
-            " AND f.state = 'pending' AND f.attempts = 0 AND f.created_at >= ?"
+            " AND f.state = 'pending' AND f.created_at >= ?"
             f" AND d.id <> f.id AND {DUE} AND {IN_TURN} AND {routes}"
             f" ORDER BY f.created_at DESC, f.event_pk DESC, {self._inserted} LIMIT ?"
         )
@@ -231,7 +231,7 @@ class PacedClaimsSQL(SQLStoreBase):
 
 
 def _is_fresh(row: Row, cutoff: float) -> bool:
-    return bool(row["attempts"] == 0 and row["created_at"] >= cutoff)
+    return bool(row["created_at"] >= cutoff)
 
 
 def _float(row: Row | None) -> float | None:
