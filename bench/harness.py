@@ -74,8 +74,9 @@ UPLOAD_RESOURCE = json.dumps(
 )
 
 
-def event_body(event_id: str) -> bytes:
-    """A finished build upload (one route), as App Store Connect sends it."""
+def event_body(event_id: str, instance: str = "b-1") -> bytes:
+    """A finished build upload (one route), as App Store Connect sends it, about the build
+    upload ``instance``."""
     return json.dumps(
         {
             "data": {
@@ -83,7 +84,7 @@ def event_body(event_id: str) -> bytes:
                 "id": event_id,
                 "version": 1,
                 "attributes": {"oldState": "PROCESSING", "newState": "COMPLETE"},
-                "relationships": {"instance": {"data": {"type": "buildUploads", "id": "b-1"}}},
+                "relationships": {"instance": {"data": {"type": "buildUploads", "id": instance}}},
             }
         },
         separators=(",", ":"),
@@ -147,14 +148,18 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def start_fake_github(work: Path, *, latency: float = 0.0) -> Process:
+def start_fake_github(
+    work: Path, *, latency: float = 0.0, limits: tuple[int, int] | None = None
+) -> Process:
     """The fake GitHub of the tests, in its own process so it never shares a GIL with the
-    load generator."""
+    load generator. ``limits``: GitHub's secondary limits (per minute, per hour) enforced."""
     port = free_port()
     log = (work / f"github-{port}.log").open("wb")
+    args = [sys.executable, str(ROOT / "bench" / "fake_github_server.py"), str(port), str(latency)]
+    if limits is not None:
+        args += [str(limits[0]), str(limits[1])]
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "fake_github_server.py"), str(port), str(latency)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/ready", accept={401, 404})  # any answer: it is listening
@@ -168,10 +173,21 @@ ENRICHED_ROUTES = ROUTES.replace(
 
 
 def bridge_env(
-    work: Path, database_url: str, github_url: str, *, routes: str = ROUTES, **extra: str
+    work: Path,
+    database_url: str,
+    github_url: str,
+    *,
+    routes: str = ROUTES,
+    paced: bool = False,
+    **extra: str,
 ) -> dict[str, str]:
+    """bridge's environment for a benchmark. ``paced``: GitHub dispatches paced as shipped
+    (``BRIDGE_GITHUB_PER_MINUTE`` / ``_PER_HOUR`` defaults); otherwise raised far above
+    GitHub's limits, so that every event is dispatched at once."""
     (work / "routes.yaml").write_text(routes)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BRIDGE_", "GITHUB_"))}
+    if not paced:
+        env.update({"BRIDGE_GITHUB_PER_MINUTE": "1000000", "BRIDGE_GITHUB_PER_HOUR": "1000000"})
     env.update(
         {
             "BRIDGE_ROUTES": str(work / "routes.yaml"),

@@ -41,7 +41,7 @@ STATEMENTS = (
 
 
 def signed(event_id: str) -> tuple[bytes, dict[str, str]]:
-    body = harness.event_body(event_id)
+    body = harness.event_body(event_id, f"u-{event_id}")  # each its own build upload
     return body, {"X-Apple-Signature": "hmacsha256=" + harness.hex_hmac(body)}
 
 

@@ -80,9 +80,11 @@ def measure_serve(args: Any) -> None:
     work = Path(tempfile.mkdtemp(prefix="bridge-profile-"))
     github = harness.start_fake_github(work)
     needed = 200 + int((args.rate or 3000) * args.seconds)
-    extra = {} if args.dispatcher else {"BRIDGE_DISPATCHER": "0"}
+    dispatcher = "1" if args.dispatcher else "0"
     try:
-        env = harness.bridge_env(work, f"sqlite:///{work / 'intake.db'}", github.url, **extra)
+        env = harness.bridge_env(
+            work, f"sqlite:///{work / 'intake.db'}", github.url, BRIDGE_DISPATCHER=dispatcher
+        )
         first = harness.event_body(f"cold-{uuid.uuid4()}")
         bridge = harness.start_bridge(work, env, first_event=first)
         print(f"bridge: first 202 {time.monotonic() - bridge.started:.2f} s after start")

@@ -6,10 +6,15 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.drain import PacedDrain
 from bench.harness import percentile
 from bench.loadgen import LoadResult
 from bench.slowclients import SlowResult
 
+SQLITE = "bridge, SQLite"
+PG = "bridge, PostgreSQL"
+AT_ONCE = ", every event dispatched at once"  # pacing raised far above GitHub's limits
+EMPTY = "Flask + gunicorn, empty handler"
 POLLING_MINUTES = 20  # fastlane's wait_for_build_processing, typically, per upload
 
 
@@ -66,7 +71,8 @@ class Results:
     footprint: dict[str, Footprint] = field(default_factory=dict)
     e2e_ms: list[float] = field(default_factory=list)
     e2e_enriched_ms: list[float] = field(default_factory=list)  # + App Store Connect lookup
-    drain: tuple[int, float] | None = None  # deliveries, seconds
+    drain: tuple[int, float] | None = None  # deliveries, seconds (pacing raised)
+    paced_drain: PacedDrain | None = None
     slow: dict[str, SlowRun] = field(default_factory=dict)
     rounds: dict[str, list[list[LoadResult]]] = field(default_factory=dict)  # every round
 
@@ -141,35 +147,38 @@ def _ratios(results: Results) -> list[str]:
 P99_VS_ADNANH = 2.0  # PostgreSQL ack p99, dispatching on, at most this many times adnanh's
 GOAL_RATES = (100.0, 300.0)  # req/s at which the p99 goal holds
 CEILING_SHARE = 0.7  # SQLite intake at saturation, at least this share of the empty Flask app
+FRESH_VS_NORMAL = 2.0  # a new event's latency during a drain, at most this many times usual
 MAX_WORKER_MIB = 80.0  # RSS per process of `bridge serve`
 MAX_COLD_START = 1.0  # seconds, process start → first 202
 
 
 def _goals(results: Results) -> list[str]:
-    """One line per goal: target, figure, met or not (the reasons: docs/performance.md)."""
+    """One line per goal: target, figure, met or not (the reasons follow the table)."""
     rows: list[tuple[str, str, str, bool]] = []
-    pg, adnanh = results.intake.get("bridge, PostgreSQL"), results.intake.get("adnanh/webhook")
-    for rate in GOAL_RATES:
-        mine = next((r for r in pg or [] if r.rate == rate), None)
-        theirs = next((r for r in adnanh or [] if r.rate == rate), None)
-        if mine and theirs and theirs.p99:
-            ratio = mine.p99 / theirs.p99
+    adnanh = results.intake.get("adnanh/webhook")
+    for name, how in ((PG, "as shipped (paced)"), (PG + AT_ONCE, "every event dispatched at once")):
+        for rate in GOAL_RATES:
+            mine = next((r for r in results.intake.get(name, []) if r.rate == rate), None)
+            theirs = next((r for r in adnanh or [] if r.rate == rate), None)
+            if mine and theirs and theirs.p99:
+                ratio = mine.p99 / theirs.p99
+                rows.append((
+                    f"PostgreSQL ack p99 at {rate:.0f} req/s, dispatching on: {how}",
+                    f"≤ {P99_VS_ADNANH:.0f}x adnanh/webhook",
+                    f"{mine.p99:.2f} ms vs {theirs.p99:.2f} ms = {ratio:.2f}x",
+                    ratio <= P99_VS_ADNANH and mine.errors == 0,
+                ))  # fmt: skip
+    ceiling = _saturation(results, EMPTY)
+    for name, how in ((SQLITE, "as shipped (paced)"), (SQLITE + AT_ONCE, "every event at once")):
+        sqlite = _saturation(results, name)
+        if sqlite and ceiling and ceiling.throughput:
+            share = sqlite.throughput / ceiling.throughput
             rows.append((
-                f"PostgreSQL ack p99 at {rate:.0f} req/s, dispatching on",
-                f"≤ {P99_VS_ADNANH:.0f}x adnanh/webhook",
-                f"{mine.p99:.2f} ms vs {theirs.p99:.2f} ms = {ratio:.2f}x",
-                ratio <= P99_VS_ADNANH and mine.errors == 0,
+                f"SQLite intake at saturation, dispatching on: {how}",
+                f"≥ {CEILING_SHARE} x the empty Flask app",
+                f"{sqlite.throughput:.0f} vs {ceiling.throughput:.0f} req/s = {share:.2f}",
+                share >= CEILING_SHARE,
             ))  # fmt: skip
-    sqlite = _saturation(results, "bridge, SQLite")
-    ceiling = _saturation(results, "Flask + gunicorn, empty handler")
-    if sqlite and ceiling and ceiling.throughput:
-        share = sqlite.throughput / ceiling.throughput
-        rows.append((
-            "SQLite intake at saturation, dispatching on",
-            f"≥ {CEILING_SHARE} x the empty Flask app",
-            f"{sqlite.throughput:.0f} vs {ceiling.throughput:.0f} req/s = {share:.2f}",
-            share >= CEILING_SHARE,
-        ))  # fmt: skip
     rows += _drain_goals(results)
     bridges = {k: v for k, v in results.footprint.items() if k.startswith("bridge")}
     if bridges:
@@ -197,7 +206,25 @@ def _saturation(results: Results, name: str) -> LoadResult | None:
 
 
 def _drain_goals(results: Results) -> list[tuple[str, str, str, bool]]:
-    return []
+    run = results.paced_drain
+    if run is None:
+        return []
+    rows = [(
+        f"Drain of a {run.backlog:,} backlog at GitHub's limits: refusals",
+        "0", str(run.refused), run.refused == 0,
+    ), (
+        "… while a new event arrives every second: each sent",
+        f"{run.fresh_sent} of {run.fresh_sent}", f"{len(run.fresh_ms)}",
+        len(run.fresh_ms) == run.fresh_sent > 0,
+    )]  # fmt: skip
+    if run.fresh_ms and results.e2e_ms:
+        fresh, normal = percentile(run.fresh_ms, 99), percentile(results.e2e_ms, 99)
+        rows.append((
+            "… its webhook → dispatch p99, against section 2's (no backlog)",
+            f"≤ {FRESH_VS_NORMAL:.0f}x", f"{fresh:.1f} ms vs {normal:.1f} ms",
+            fresh <= FRESH_VS_NORMAL * normal,
+        ))  # fmt: skip
+    return rows
 
 
 def _footprint(results: Results) -> list[str]:
@@ -292,19 +319,53 @@ def write(results: Results, path: Path) -> None:
             "",
             f"Speed-up over polling at p50: ~{POLLING_MINUTES * 60_000 / p50:,.0f}x.",
         ]
-    lines += ["", "## 3. Backlog drain", ""]
+    lines += ["", "## 3. Backlog drain", "", *_paced_drain(results.paced_drain)]
     if results.drain:
         count, seconds = results.drain
         lines += [
-            f"{count} deliveries queued, one `bridge worker` (4 dispatch threads), fake GitHub",
-            f"answering in 50 ms: drained in {seconds:.1f} s = {count / seconds:.1f} deliveries/s.",
-            "Requests on one credential go to GitHub one at a time (GitHub's guidance), so one",
-            "process sends at most 1 / (GitHub latency) per second; more processes share the",
-            "outbox to go faster.",
+            "",
+            f"Raw rate, pacing raised (`BRIDGE_GITHUB_PER_MINUTE=1000000`): {count} deliveries",
+            "queued, one `bridge worker` (4 dispatch threads), fake GitHub answering in 50 ms:",
+            f"drained in {seconds:.1f} s = {count / seconds:.1f} deliveries/s. Requests on one",
+            "credential go to GitHub one at a time (GitHub's guidance), so one process sends at",
+            "most 1 / (GitHub latency) per second per credential.",
         ]
     lines += ["", "## 4. Footprint", "", *_footprint(results), ""]
     lines += ["## 5. Slow clients", "", *_slow(results), ""]
     path.write_text("\n".join(lines))
+
+
+def _paced_drain(run: PacedDrain | None) -> list[str]:
+    if run is None:
+        return ["(not run)"]
+    fresh = run.fresh_ms
+    figures = (
+        f"{statistics.median(fresh):.1f} ms | {percentile(fresh, 99):.1f} ms | {max(fresh):.1f} ms"
+        if fresh
+        else "none arrived | | "
+    )
+    minutes = ", ".join(str(n) for n in run.per_minute)
+    return [
+        f"{run.backlog:,} deliveries left by an outage (due for 2 h, over {run.backlog // 4:,}",
+        "build uploads) wait in the outbox of `bridge serve` (production config, SQLite, two",
+        "web processes each dispatching), one credential, default pacing (72 a minute, 450 an",
+        f"hour); a signed webhook about a new build every second for {run.seconds:.0f} s. The fake",
+        "GitHub, in its own process, enforces GitHub's secondary limits (80 a minute, 500 an",
+        "hour per credential) and refuses past them as GitHub does (403, Retry-After).",
+        "",
+        "| fresh webhooks | arrived at GitHub | p50 | p99 | max | refusals (403/429) "
+        "| backlog sent | dispatches per minute |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {run.fresh_sent} | {len(fresh)} | {figures} | {run.refused} | {run.backlog_sent} "
+        f"| {minutes} |",
+        "",
+        "Latency: webhook sent → its dispatch arriving at the fake GitHub. Fresh deliveries may",
+        "use the whole budget; the backlog sends only while the last minute and hour hold",
+        "fewer than 75 % of it, and while fresh ones flow one every 10.7 s (the hour's share",
+        "spread evenly), leaving them 66 of the minute's 72. The whole backlog would take about "
+        f"{run.backlog / 337:.1f} h at",
+        "GitHub's pace (337 an hour for the backlog of one credential): no benchmark waits.",
+    ]
 
 
 def _enriched_row(samples: list[float]) -> list[str]:

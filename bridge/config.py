@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bridge.errors import ConfigError
+from bridge.github_limits import DEFAULT_PER_HOUR, DEFAULT_PER_MINUTE, read_pacing
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -80,6 +81,9 @@ class Settings:
     github_app_private_key: str | None = field(default=None, repr=False)
     github_app_installation_id: int | None = None
     github_timeout: float = 10.0
+    # Dispatches per credential, paced below GitHub's secondary limits (bridge.github_limits).
+    github_per_minute: int = DEFAULT_PER_MINUTE
+    github_per_hour: int = DEFAULT_PER_HOUR
     admin_token: str | None = field(default=None, repr=False)
     # Bearer token for /metrics alone (a scraper need not hold the admin token).
     metrics_token: str | None = field(default=None, repr=False)
@@ -196,6 +200,7 @@ class Settings:
                 env["BRIDGE_DISPATCH_CONCURRENCY"], name="BRIDGE_DISPATCH_CONCURRENCY"
             )
         _read_storage(env, values)
+        read_pacing(env, values)
         key = _asc_private_key(env)
         if key is not None:
             values["asc_private_key"] = key

@@ -96,6 +96,12 @@ class Metrics:
             ["alert", "outcome"], registry=registry,
         )  # fmt: skip
 
+        self.github_rate_limited = Counter(
+            "bridge_github_rate_limited",
+            "GitHub dispatches refused for a rate limit (429, or 403 saying so): each pauses"
+            " every GitHub send for its Retry-After. Pacing keeps this at 0.",
+            registry=registry,
+        )  # fmt: skip
         self.runs = Counter(
             "bridge_workflow_runs_completed",
             "Workflow runs started by bridge that completed, by conclusion (success, failure,"

@@ -162,7 +162,8 @@ def test_one_versions_events_go_out_in_apples_order(
     deployment, clock = ordered
     a, b = (w.dispatcher for w in deployment.workers)
     # Received out of order: READY_FOR_DISTRIBUTION (later timestamp) before the change to
-    # PENDING_DEVELOPER_RELEASE that precedes it; another version's event in between.
+    # PENDING_DEVELOPER_RELEASE that precedes it; then another version's event (the newest:
+    # claimed first).
     ready = version_event(
         "e-ready", V1, "PENDING_DEVELOPER_RELEASE", "READY_FOR_DISTRIBUTION",
         "2026-01-10T10:00:05Z",
@@ -172,8 +173,8 @@ def test_one_versions_events_go_out_in_apples_order(
         "e-pending", V1, "IN_REVIEW", "PENDING_DEVELOPER_RELEASE", "2026-01-10T10:00:00.25Z"
     )
     deployment.receive(ready, now=clock.now)
-    deployment.receive(other, now=clock.now + 0.001)
-    deployment.receive(pending, now=clock.now + 0.002)
+    deployment.receive(pending, now=clock.now + 0.001)
+    deployment.receive(other, now=clock.now + 0.002)
     clock.now += 1
 
     assert a.run_once() == 1  # the other version: not held back

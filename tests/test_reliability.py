@@ -152,6 +152,10 @@ def cluster_env(
         BRIDGE_GITHUB_TIMEOUT="1s",
         # Retries stay in seconds here: the schedule is shortened, not removed.
         BRIDGE_RETRY_MAX_DELAY="2s",
+        # The fake GitHub here has no secondary limits: bursts go out unpaced (pacing below
+        # GitHub's limits is tests/test_github_pacing.py's).
+        BRIDGE_GITHUB_PER_MINUTE="1000000",
+        BRIDGE_GITHUB_PER_HOUR="1000000",
         LOG_LEVEL="DEBUG",
     )
 
@@ -296,6 +300,8 @@ def test_postgres_restart_answers_503_and_loses_nothing(
             # A claim whose attempt the outage cut short (its fence or its result could not
             # be written) is taken again when its lease runs out: shorter than the wait below.
             "BRIDGE_LEASE": "8s",
+            "BRIDGE_GITHUB_PER_MINUTE": "1000000",  # no secondary limits in this fake GitHub
+            "BRIDGE_GITHUB_PER_HOUR": "1000000",
         }
     )
     server = Server(env, tmp_path / "server.log").start()

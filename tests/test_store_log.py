@@ -75,8 +75,10 @@ def test_filters_by_source_and_type(store: Store) -> None:
 def test_filters_by_delivery_state(store: Store) -> None:
     record(store, 1, ["a"])
     record(store, 2, ["a", "b"])
+    # Claims take the newest first, an event's deliveries in route order.
+    attempt(store, "delivered", now=10.0, status=204)  # evt-002's first
+    attempt(store, "retry", now=10.0, status=502)  # evt-002's second: pending again
     attempt(store, "failed", now=10.0, status=404)  # evt-001's only delivery
-    attempt(store, "delivered", now=10.0, status=204)  # evt-002: one delivered, one pending
     assert ids(store, EventFilter(state="failed")) == ["evt-001"]
     assert ids(store, EventFilter(state="delivered")) == ["evt-002"]
     assert ids(store, EventFilter(state="pending")) == ["evt-002"]
@@ -161,9 +163,9 @@ def test_outbox_stats(store: Store) -> None:
     record(store, 1, ["a"])
     record(store, 2, ["a", "b"])
     record(store, 3, ["a"])
-    attempt(store, "failed", now=10.0)  # evt-001's
-    attempt(store, "dry_run", now=10.0)
+    attempt(store, "failed", now=10.0)  # evt-003's (claims take the newest first)
+    attempt(store, "dry_run", now=10.0)  # evt-002's first
     stats = store.outbox_stats()
     assert dict(stats.by_state) == {"failed": 1, "dry_run": 1, "pending": 2}
     assert stats.pending == 2
-    assert stats.oldest_pending_at == 2.0  # evt-002's second delivery
+    assert stats.oldest_pending_at == 1.0  # evt-001's

@@ -20,8 +20,10 @@ from bridge.appstoreconnect.errors import AscTransientError
 from bridge.config import Settings
 from bridge.delivery.backoff import next_attempt
 from bridge.delivery.context import ContextBuilder
+from bridge.delivery.github_holdback import GitHubHoldback
+from bridge.delivery.github_pacing import pacing_plan
 from bridge.delivery.leases import LeaseLostError, fence, wait_keeping_leases
-from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD, OutageBreaker
+from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD
 from bridge.delivery.outgoing import Sender, render, send
 from bridge.delivery.retention import housekeeping
 from bridge.errors import PermanentSendError, RenderError, StoreUnavailableError, TransientSendError
@@ -76,8 +78,9 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(
             max_workers=settings.dispatch_concurrency, thread_name_prefix="bridge-send"
         )
-        self._paused_until = 0.0  # rate limit or outage: applies to every delivery
-        self._outage = OutageBreaker()
+        self._holdback = GitHubHoldback(metrics)  # rate limit or outage: every delivery
+        # GitHub's secondary limits, counted in the store across dispatchers.
+        self.pacing = pacing_plan(routes, settings, sending=sender is not None)
         self._next_prune = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -135,10 +138,10 @@ class Dispatcher:
     def _idle_seconds(self) -> float:
         now = self.clock()
         wait = self.settings.poll_interval
-        if self._paused_until > now:
-            return min(self._paused_until - now, wait)
+        if self._holdback.paused_until > now:
+            return min(self._holdback.paused_until - now, wait)
         try:
-            due = self.store.next_due_at()
+            due = self.store.next_due_at(now=now, pacing=self.pacing)
         except StoreUnavailableError:
             return wait
         if due is not None:
@@ -150,7 +153,7 @@ class Dispatcher:
     def run_once(self) -> int:
         """Claim what is due now and attempt it; returns how many deliveries were attempted."""
         now = self.clock()
-        if self._paused_until > now or self._stop.is_set():
+        if self._holdback.paused_until > now or self._stop.is_set():
             return 0
         lease = self.settings.lease_seconds
         claims = self.store.claim_due(
@@ -158,6 +161,7 @@ class Dispatcher:
             now=now,
             lease=lease,
             limit=1 if self.in_outage else self.settings.dispatch_concurrency,
+            pacing=self.pacing,
         )
         running = {self._pool.submit(self._attempt, claim): claim for claim in claims}
         wait_keeping_leases(self.store, running, lease=lease, clock=self.clock)
@@ -183,9 +187,7 @@ class Dispatcher:
         extra["status"] = result.status
         result = replace(result, duration_ms=round((time.perf_counter() - t0) * 1000, 3))
         if result.request is not None and result.request.get("kind") != "notify":
-            pause = self._outage.track(result)  # GitHub was asked (not a chat, not a failure)
-            if pause is not None:
-                self._paused_until = max(self._paused_until, started + pause)
+            self._holdback.track(result, started)  # GitHub was asked (not a chat, not a failure)
         if not self.store.finish(claim.delivery_id, owner=claim.lease_owner, result=result):
             log.warning("lease lost before the attempt was recorded", extra=extra)
         elif result.outcome == "failed" and self.alerter is not None:
@@ -203,7 +205,7 @@ class Dispatcher:
     @property
     def in_outage(self) -> bool:
         """GitHub has failed OUTAGE_THRESHOLD times in a row: sending one probe at a time."""
-        return self._outage.in_outage
+        return self._holdback.outage.in_outage
 
     def _send(self, claim: Claim, started: float) -> AttemptResult:
         route = self.routes.route(claim.route)
@@ -282,7 +284,7 @@ class Dispatcher:
     ) -> AttemptResult:
         github = sent is not None and sent.get("kind") != "notify"  # a chat's 429 is its own
         if retry_after is not None and status in (403, 429) and github:
-            self._paused_until = max(self._paused_until, started + retry_after)
+            self._holdback.rate_limited(started, retry_after)
         return next_attempt(
             claim, self.settings, started=started, status=status, message=message, sent=sent,
             retry_after=retry_after,

@@ -118,6 +118,20 @@ SQLITE_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             revoked_at REAL NOT NULL
         )""",
     ),
+    # 9: GitHub dispatches sent per credential in the last hour, shared by every dispatcher
+    # (bridge.github_limits paces below GitHub's secondary limits); pending deliveries newest
+    # first (fresh deliveries are claimed first, then the backlog newest first).
+    (
+        """CREATE TABLE github_sends (
+            pk INTEGER PRIMARY KEY AUTOINCREMENT,
+            credential TEXT NOT NULL,
+            sent_at REAL NOT NULL,
+            backlog INTEGER NOT NULL
+        )""",
+        "CREATE INDEX github_sends_sent ON github_sends (sent_at)",
+        "CREATE INDEX deliveries_pending_created ON deliveries (created_at)"
+        " WHERE state = 'pending'",
+    ),
 )
 
 # Times are epoch seconds in DOUBLE PRECISION (PostgreSQL's REAL is 4 bytes: too coarse).
@@ -233,5 +247,17 @@ POSTGRES_MIGRATIONS: tuple[tuple[str, ...], ...] = (
             session_id TEXT PRIMARY KEY,
             revoked_at DOUBLE PRECISION NOT NULL
         )""",
+    ),
+    # 9: as SQLite's.
+    (
+        """CREATE TABLE github_sends (
+            pk BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            credential TEXT NOT NULL,
+            sent_at DOUBLE PRECISION NOT NULL,
+            backlog BOOLEAN NOT NULL
+        )""",
+        "CREATE INDEX github_sends_sent ON github_sends (sent_at)",
+        "CREATE INDEX deliveries_pending_created ON deliveries (created_at)"
+        " WHERE state = 'pending'",
     ),
 )

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bridge.events import Event
+from bridge.github_limits import Pacing
+from bridge.store.pacing_sql import IN_TURN, PacedClaimsSQL
 from bridge.store.records import AttemptResult, Claim, Recorded
-from bridge.store.sql_base import Cursor, SQLStoreBase, claim_from_row
+from bridge.store.sql_base import Cursor, claim_from_row
 
 
-class OutboxSQL(SQLStoreBase):
+class OutboxSQL(PacedClaimsSQL):
     """record_event, claim_due, finish, next_due_at, the requeues and prune."""
 
     # -- intake -----------------------------------------------------------------------------
@@ -59,24 +61,17 @@ class OutboxSQL(SQLStoreBase):
 
     # -- the dispatcher ---------------------------------------------------------------------
 
-    def claim_due(self, *, owner: str, now: float, lease: float, limit: int) -> list[Claim]:
+    def claim_due(
+        self, *, owner: str, now: float, lease: float, limit: int, pacing: Pacing | None = None
+    ) -> list[Claim]:
         with self._tx() as cur:
-            cur.execute(
-                "SELECT d.id, d.route, d.attempts, d.queued_at, e.source, e.provider, e.type,"
-                " e.event_id, e.old_state, e.new_state, e.instance_type, e.instance_id,"
-                " e.timestamp, e.body, e.details, e.details_error"
-                " FROM deliveries d JOIN events e ON e.pk = d.event_pk"
-                f" WHERE {_DUE} AND {_IN_TURN}"
-                f" ORDER BY d.next_attempt_at LIMIT ?{self._lock_claimed}",
-                (now, now, limit),
-            )
-            rows = cur.fetchall()
-            if rows:
+            chosen = self._claimable(cur, now=now, limit=limit, pacing=pacing)
+            if chosen:
                 cur.executemany(
                     "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
-                    [(owner, now + lease, row["id"]) for row in rows],
+                    [(owner, now + lease, row["id"]) for row, _, _ in chosen],
                 )
-        return [claim_from_row(row, owner) for row in rows]
+        return [claim_from_row(row, owner) for row, _, _ in chosen]
 
     def extend_leases(self, leases: Sequence[tuple[str, str]], *, until: float) -> set[str]:
         held: set[str] = set()
@@ -129,14 +124,18 @@ class OutboxSQL(SQLStoreBase):
             )  # fmt: skip
             return cur.rowcount == 1
 
-    def next_due_at(self) -> float | None:
+    def next_due_at(
+        self, *, now: float | None = None, pacing: Pacing | None = None
+    ) -> float | None:
         with self._tx(write=False) as cur:
+            if pacing is not None and pacing.credentials and now is not None:
+                return self._paced_due_at(cur, now, pacing)
             # Deliveries waiting for an earlier one of their instance are not due: the
             # earlier one's own time counts for them.
             cur.execute(
                 f"SELECT MIN({self._greatest}(d.next_attempt_at, COALESCE(d.lease_until, 0)))"
                 f" AS due FROM deliveries d JOIN events e ON e.pk = d.event_pk"
-                f" WHERE d.state = 'pending' AND {_IN_TURN}"
+                f" WHERE d.state = 'pending' AND {IN_TURN}"
             )
             row = cur.fetchone()
         return float(row["due"]) if row and row["due"] is not None else None
@@ -207,22 +206,6 @@ class OutboxSQL(SQLStoreBase):
                 (now, now, *params),
             )
             return cur.rowcount
-
-
-# A pending delivery whose lease (if any) has run out, due now.
-_DUE = (
-    "d.state = 'pending' AND d.next_attempt_at <= ?"
-    " AND (d.lease_until IS NULL OR d.lease_until < ?)"
-)
-# Deliveries of one route about one instance (a version, a build upload) go out in the order
-# their events happened: none while an earlier one is pending, waiting for a retry or in
-# flight. One that failed for good no longer holds the later ones back.
-_IN_TURN = (
-    "NOT EXISTS (SELECT 1 FROM events e2 JOIN deliveries d2 ON d2.event_pk = e2.pk"
-    " WHERE e2.instance_type = e.instance_type AND e2.instance_id = e.instance_id"
-    " AND d2.route = d.route AND d2.state = 'pending'"
-    " AND (e2.occurred_at < e.occurred_at OR (e2.occurred_at = e.occurred_at AND e2.pk < e.pk)))"
-)
 
 
 def occurred_at(timestamp: str | None, received_at: float) -> float:

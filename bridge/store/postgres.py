@@ -25,6 +25,8 @@ from bridge.store.sql_base import Row
 
 # pg_advisory_xact_lock key: processes starting together apply migrations one at a time.
 _MIGRATION_LOCK = 0x6272_6964_6765  # "bridge"
+# pg_advisory_xact_lock key: claims that pace GitHub sends count them one at a time.
+_PACING_LOCK = 0x6272_6964_6770  # "bridgp"
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
@@ -63,7 +65,10 @@ class PostgresStore(PostgresOutbox, SQLStore):
 
     _greatest = "GREATEST"
     _lock_claimed = " FOR UPDATE OF d SKIP LOCKED"
+    _pacing_lock = f"SELECT pg_advisory_xact_lock({_PACING_LOCK})"
     _delivery_order = "seq"
+    _inserted = "d.seq"
+    _indexed_by = ""
     # ASCII-only case folding, as SQLite's LIKE, and about 3 times faster than the locale's.
     _ilike = 'COLLATE "C" ILIKE'
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bridge.events import Event
+from bridge.github_limits import Pacing
 from bridge.store.records import (
     AttemptResult,
     Claim,
@@ -54,10 +55,14 @@ class Outbox(Protocol):
     """The dispatcher's side: lease due deliveries, record each attempt, and delete what the
     retention period no longer keeps."""
 
-    def claim_due(self, *, owner: str, now: float, lease: float, limit: int) -> list[Claim]:
+    def claim_due(
+        self, *, owner: str, now: float, lease: float, limit: int, pacing: Pacing | None = None
+    ) -> list[Claim]:
         """Lease up to ``limit`` pending deliveries due at ``now`` to ``owner`` (the claims'
-        ``lease_owner``). A delivery waits while an earlier delivery of its
-        route about the same instance is pending (events of one version in order)."""
+        ``lease_owner``): fresh ones first, then the backlog newest first. A delivery waits
+        while an earlier delivery of its route about the same instance is pending (events
+        of one version in order). With ``pacing``, a delivery of a paced route is taken only
+        while its credential has budget, and counted as sent (bridge.github_limits)."""
 
     def extend_leases(self, leases: Sequence[tuple[str, str]], *, until: float) -> set[str]:
         """Extend each ``(delivery id, lease owner)`` lease to ``until`` while that claim
@@ -69,8 +74,12 @@ class Outbox(Protocol):
         ``lease_owner``. Returns False (the attempt is still recorded) when it no longer
         holds the lease."""
 
-    def next_due_at(self) -> float | None:
-        """When the earliest pending delivery is due, or None when there is none."""
+    def next_due_at(
+        self, *, now: float | None = None, pacing: Pacing | None = None
+    ) -> float | None:
+        """When the earliest pending delivery is due, or None when there is none. With
+        ``pacing`` (and ``now``): the earliest one that may be sent, or when a credential's
+        budget opens again, whichever comes first."""
 
     def prune(
         self,

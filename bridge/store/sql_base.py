@@ -41,8 +41,16 @@ class SQLStoreBase:
     # Appended to the claim's SELECT: PostgreSQL locks claimed rows so concurrent claimers
     # skip them (SQLite's BEGIN IMMEDIATE already serializes writers).
     _lock_claimed = ""
+    # Run first by claims that pace GitHub sends (bridge.store.pacing_sql), so that two never
+    # count the same sends; SQLite's BEGIN IMMEDIATE already serializes writers.
+    _pacing_lock = ""
     # Orders an event's deliveries as they were inserted (route order).
     _delivery_order = "created_at, rowid"
+    # A claimed delivery's insertion order (d: deliveries): route order within an event.
+    _inserted = "d.rowid"
+    # SQLite, without statistics, can pick an index that walks every due delivery: the claims
+    # of fresh deliveries name theirs (PostgreSQL plans with statistics: nothing).
+    _indexed_by = " INDEXED BY {}"
     # LIKE ignoring ASCII case (SQLite's LIKE does).
     _ilike = "LIKE"
 

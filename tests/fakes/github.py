@@ -7,6 +7,12 @@ Serves what bridge calls and records every request::
     GET  {prefix}/repos/{o}/{r}/installation                       -> 200 {"id": …}  (App JWT)
     POST {prefix}/app/installations/{id}/access_tokens             -> 201 {"token": "ghs_…"}
 
+With ``secondary_limits = (per_minute, per_hour)`` it enforces GitHub's secondary limits on
+content creation per credential (a token, or an App installation) over sliding windows read
+from ``clock``, and refuses a dispatch past them as GitHub does: 403, ``Retry-After`` and
+"You have exceeded a secondary rate limit" (docs/protocols.md, "Secondary rate limits").
+``refusals()`` lists the refused dispatches.
+
 Faults are queued with :meth:`FakeGitHub.enqueue` (status, headers, body, delay, path regex);
 each queued reply answers one matching request, in order. Requests run on their own threads,
 so a slow reply does not hold up others.
@@ -18,6 +24,8 @@ Use the ``fake_github`` fixture (tests/conftest.py) or
 from __future__ import annotations
 
 import re
+import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -52,6 +60,9 @@ class FakeGitHub(FakeHTTPServer):
     - ``token_ttl``: lifetime of issued installation tokens (default 1 h).
     - ``fault``: called for each dispatch without a queued reply; returns a :class:`Reply`
       (a random 502, a slow answer…) or None to answer normally.
+    - ``secondary_limits``: ``(per_minute, per_hour)`` dispatches accepted per credential
+      (GitHub: 80 and 500), None (default): no limit; ``clock``: what the windows are read
+      from (seconds; default ``time.monotonic``, a test's fake clock when time is simulated).
     """
 
     def __init__(self, *, prefix: str = "", port: int = 0) -> None:
@@ -68,6 +79,11 @@ class FakeGitHub(FakeHTTPServer):
         self.token_ttl = timedelta(hours=1)
         self.issued_tokens: dict[str, int] = {}  # installation token → installation id
         self._next_run_id = 1000
+        self.secondary_limits: tuple[int, int] | None = None
+        self.clock: Callable[[], float] = time.monotonic
+        self._accepted: dict[str, deque[float]] = {}  # credential → dispatch times, last hour
+        self._history: dict[str, list[float]] = {}  # credential → every accepted dispatch time
+        self._refused: list[tuple[float, RecordedRequest]] = []
 
     @property
     def url(self) -> str:
@@ -106,6 +122,17 @@ class FakeGitHub(FakeHTTPServer):
         """Block until at least ``count`` dispatches arrived; raise AssertionError on timeout."""
         return self._wait(self._is_dispatch, count, timeout, "dispatches")
 
+    def refusals(self) -> list[tuple[float, RecordedRequest]]:
+        """Dispatches refused for the secondary limits, with the ``clock`` time of each."""
+        with self._lock:
+            return list(self._refused)
+
+    def accepted_at(self) -> dict[str, list[float]]:
+        """Per credential, the ``clock`` times of the dispatches the limits let through, in
+        order (only while ``secondary_limits`` is set)."""
+        with self._lock:
+            return {c: list(times) for c, times in self._history.items()}
+
     def _is_dispatch(self, record: RecordedRequest) -> bool:
         return (self._relative(record.path) or "").endswith("/dispatches")
 
@@ -141,12 +168,16 @@ class FakeGitHub(FakeHTTPServer):
         if record.method == "POST" and (m := _REPO_DISPATCH.match(path)):
             if self._bad_installation_token(credential):
                 return _response(401, {"message": "Bad credentials"})
+            if (refused := self._over_secondary_limits(record)) is not None:
+                return refused
             if not isinstance(record.json, dict) or not record.json.get("event_type"):
                 return _response(422, {"message": "Invalid request.", "errors": ["event_type"]})
             return _response(204)
         if record.method == "POST" and (m := _WORKFLOW_DISPATCH.match(path)):
             if self._bad_installation_token(credential):
                 return _response(401, {"message": "Bad credentials"})
+            if (refused := self._over_secondary_limits(record)) is not None:
+                return refused
             if not isinstance(record.json, dict) or not record.json.get("ref"):
                 return _response(422, {"message": "Invalid request.", "errors": ["ref"]})
             if self.rejects_run_details and "return_run_details" in record.json:
@@ -174,6 +205,44 @@ class FakeGitHub(FakeHTTPServer):
             if record.method == "POST" and "id" in m.groupdict():
                 return self._access_token(int(m["id"]))
         return _response(404)
+
+    def _over_secondary_limits(self, record: RecordedRequest) -> Response | None:
+        """Count a dispatch against its credential's sliding minute and hour; past either, a
+        403 as GitHub answers it (the refused request is not counted)."""
+        if self.secondary_limits is None:
+            return None
+        per_minute, per_hour = self.secondary_limits
+        value = record.credential[1]
+        now = self.clock()
+        with self._lock:
+            # An App's installation tokens count as their installation.
+            key = (
+                f"installation:{self.issued_tokens[value]}"
+                if value in self.issued_tokens
+                else value
+            )
+            times = self._accepted.setdefault(key, deque())
+            while times and times[0] <= now - 3600:
+                times.popleft()
+            in_minute = [t for t in times if t > now - 60]
+            if len(in_minute) < per_minute and len(times) < per_hour:
+                times.append(now)
+                self._history.setdefault(key, []).append(now)
+                return None
+            self._refused.append((now, record))
+            opens = in_minute[0] + 60 if len(in_minute) >= per_minute else times[0] + 3600
+        retry_after = max(1, round(opens - now + 0.5))
+        return _response(
+            403,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes"
+                " before you try again.",
+                "documentation_url": "https://docs.github.com/rest/using-the-rest-api/"
+                "rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                "status": "403",
+            },
+            {"Retry-After": str(retry_after)},
+        )
 
     def _bad_installation_token(self, credential: tuple[str, str]) -> bool:
         scheme, value = credential
