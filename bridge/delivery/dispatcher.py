@@ -37,6 +37,7 @@ from bridge.store import AttemptResult, Claim, Outbox, StuckDeliveries
 __all__ = ["OUTAGE_MAX_PAUSE", "OUTAGE_THRESHOLD", "DispatchStore", "Dispatcher", "Sender"]
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
+GATHER_WAKES = 0.02  # seconds: the least time between two rounds woken by new events
 
 
 class DispatchStore(Outbox, StuckDeliveries, Protocol):
@@ -122,8 +123,13 @@ class Dispatcher:
                 log.exception("dispatcher loop error")
                 busy = False
             if not busy:
-                self._wake.wait(self._idle_seconds())
+                found_nothing_at = time.monotonic()
+                woken = self._wake.wait(self._idle_seconds())
                 self._wake.clear()
+                if woken and time.monotonic() - found_nothing_at < GATHER_WAKES:
+                    # Events come faster than rounds that find nothing to send (GitHub's
+                    # budget is used up): one round for the next few, not a claim each.
+                    self._stop.wait(GATHER_WAKES)
 
     def prune_if_due(self) -> int:
         """Hourly: prune what ``BRIDGE_RETENTION`` and ``BRIDGE_UNROUTED_RETENTION`` no longer
