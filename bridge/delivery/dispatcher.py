@@ -26,6 +26,7 @@ from bridge.delivery.leases import LeaseLostError, fence, wait_keeping_leases
 from bridge.delivery.outage import OUTAGE_MAX_PAUSE, OUTAGE_THRESHOLD
 from bridge.delivery.outgoing import Sender, render, send
 from bridge.delivery.retention import housekeeping
+from bridge.delivery.wakes import Wakes
 from bridge.errors import PermanentSendError, RenderError, StoreUnavailableError, TransientSendError
 from bridge.metrics import Metrics
 from bridge.notify.alerts import Alerter, FailedDelivery, alert_failed
@@ -37,7 +38,6 @@ from bridge.store import AttemptResult, Claim, Outbox, StuckDeliveries
 __all__ = ["OUTAGE_MAX_PAUSE", "OUTAGE_THRESHOLD", "DispatchStore", "Dispatcher", "Sender"]
 log = logging.getLogger(__name__)
 PRUNE_INTERVAL = 3600.0  # seconds between automatic prunes (BRIDGE_RETENTION)
-GATHER_WAKES = 0.02  # seconds: the least time between two rounds woken by new events
 
 
 class DispatchStore(Outbox, StuckDeliveries, Protocol):
@@ -73,8 +73,8 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = threading.Event()
         self._stop = threading.Event()
+        self._wakes = Wakes(self._stop)  # stored events, and floods of them
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(
             max_workers=settings.dispatch_concurrency, thread_name_prefix="bridge-send"
@@ -98,12 +98,12 @@ class Dispatcher:
 
     def wake(self) -> None:
         """New deliveries were stored: look now instead of at the next poll."""
-        self._wake.set()
+        self._wakes.set()
 
     def stop(self, timeout: float = 20.0) -> None:
         """Finish the attempts in flight, then stop. Idempotent."""
         self._stop.set()
-        self._wake.set()
+        self._wakes.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._pool.shutdown(wait=True)
@@ -111,6 +111,7 @@ class Dispatcher:
     def run(self) -> None:
         """Loop until :meth:`stop`: drain what is due, then sleep until woken or due."""
         while not self._stop.is_set():
+            busy = False
             try:
                 self.prune_if_due()
                 if self.alerter is not None:
@@ -118,18 +119,12 @@ class Dispatcher:
                 busy = self.run_once() > 0
             except StoreUnavailableError as exc:
                 log.warning("store unavailable, will retry: %s", exc)
-                busy = False
             except Exception:
                 log.exception("dispatcher loop error")
-                busy = False
-            if not busy:
-                found_nothing_at = time.monotonic()
-                woken = self._wake.wait(self._idle_seconds())
-                self._wake.clear()
-                if woken and time.monotonic() - found_nothing_at < GATHER_WAKES:
-                    # Events come faster than rounds that find nothing to send (GitHub's
-                    # budget is used up): one round for the next few, not a claim each.
-                    self._stop.wait(GATHER_WAKES)
+            if busy:
+                self._wakes.sent()
+            else:
+                self._wakes.wait(self._idle_seconds())
 
     def prune_if_due(self) -> int:
         """Hourly: prune what ``BRIDGE_RETENTION`` and ``BRIDGE_UNROUTED_RETENTION`` no longer
