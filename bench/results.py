@@ -18,9 +18,10 @@ EMPTY = "Flask + gunicorn, empty handler"
 POLLING_MINUTES = 20  # fastlane's wait_for_build_processing, typically, per upload
 
 
-# Measured apart from `make bench`, with bench/profile_intake.py (CPU time per request is
-# steadier than throughput on a shared machine): kept in RESULTS.md when the tables are redone.
-WHERE_THE_TIME_GOES = """\
+# Why the goals not met are not, from the profiles (bench/profile_intake.py: CPU time per
+# request is steadier than throughput on a shared machine; bench/pg_costs.py): written by hand,
+# kept in RESULTS.md when the tables are redone.
+WHY = """\
 **Where the time goes** (`bench/profile_intake.py`, wrk with 16 connections, CPU time of every
 process of the server from /proc divided by the webhooks answered; a 2-core machine shared
 with other work, December 2026). The empty Flask app costs 0.28-0.30 ms of CPU per request.
@@ -143,7 +144,7 @@ def _ratios(results: Results) -> list[str]:
     return lines
 
 
-# What bridge aims for, measured against the references of the same run (docs/performance.md).
+# What bridge aims for, measured against the references of the same run (``WHY``: the gaps).
 P99_VS_ADNANH = 2.0  # PostgreSQL ack p99, dispatching on, at most this many times adnanh's
 GOAL_RATES = (100.0, 300.0)  # req/s at which the p99 goal holds
 CEILING_SHARE = 0.7  # SQLite intake at saturation, at least this share of the empty Flask app
@@ -291,8 +292,7 @@ def write(results: Results, path: Path) -> None:
         "",
         *_goals(results),
         "",
-        "Where the time goes, and why a goal is not met: docs/performance.md.",
-        "",
+        WHY,
         "## 1. Intake",
         "",
         f"Each figure is the best of {max(map(len, results.rounds.values()), default=1)} "
@@ -303,7 +303,6 @@ def write(results: Results, path: Path) -> None:
         "",
         *_ratios(results),
         "",
-        WHERE_THE_TIME_GOES,
         "## 2. Event → GitHub",
         "",
     ]

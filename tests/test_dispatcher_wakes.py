@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bridge.delivery.wakes import Wakes
 from bridge.routing.load import load_routes
 from tests.fakes.github import FakeGitHub
 from tests.support.dispatcher import DispatcherHarness
@@ -53,3 +54,25 @@ def test_a_flood_of_wakes_while_the_budget_is_used_up_gathers_into_few_claims(
         assert len(fake_github.dispatches()) == 1  # the budget held
     finally:
         harness.close()
+
+
+def test_only_a_flood_is_gathered_never_events_while_sending() -> None:
+    wakes = Wakes(threading.Event())
+    wakes.set()  # an event stored: its round found nothing to send (the budget is used up)
+    wakes.wait(1.0)
+    assert wakes.gathered == 0.0  # looked at at once
+    # Events keep coming and nothing is sent: each further wake waits to gather, twice as long
+    # each time, up to 250 ms.
+    gathered = []
+    for _ in range(6):
+        wakes.set()
+        wakes.wait(1.0)
+        gathered.append(wakes.gathered)
+    assert gathered == [0.02, 0.04, 0.08, 0.16, 0.25, 0.25]
+    # A round sent something: events in quick succession, even woken rounds finding nothing
+    # (another process's dispatcher took the delivery first), are looked at at once.
+    wakes.sent()
+    for _ in range(3):
+        wakes.set()
+        wakes.wait(1.0)
+        assert wakes.gathered == 0.0
