@@ -22,32 +22,51 @@ POLLING_MINUTES = 20  # fastlane's wait_for_build_processing, typically, per upl
 # request is steadier than throughput on a shared machine; bench/pg_costs.py): written by hand,
 # kept in RESULTS.md when the tables are redone.
 WHY = """\
-**Where the time goes** (`bench/profile_intake.py`, wrk with 16 connections, CPU time of every
-process of the server from /proc divided by the webhooks answered; a 2-core machine shared
-with other work, December 2026). The empty Flask app costs 0.28-0.30 ms of CPU per request.
-bridge on SQLite costs 0.69-0.73 ms with its dispatcher off (about 2,000 req/s, 0.38 of the
-ceiling) and 1.50 ms with it on (about 720 req/s, 0.13). The difference, per request:
+### Why the goals not met are not
 
-- **The dispatcher**, in the same worker processes: about 0.8 ms. Each delivery is a POST to
-  GitHub through PyGithub (as many Python samples under py-spy as the webhook handler itself)
-  and three write transactions with an fsync each (claim, the lease fence before sending,
-  finish). The benchmark's events all concern one build upload, and deliveries about one
-  instance go out in order, so every claim takes one delivery.
+Figures of the run above unless said otherwise; CPU per request from `bench/profile_intake.py`
+(wrk, 16 connections, CPU time of every process of the server from /proc divided by the
+webhooks answered) and round trips from `bench/pg_costs.py`, on this 2-core machine.
+
+**PostgreSQL ack p99 at 300 req/s.** Met at 100 req/s. At 300 req/s the empty Flask app alone
+answers at 1.2x adnanh/webhook's p99: Python's HTTP stack leaves bridge 0.8x of adnanh's p99
+(about 1 ms) for all it does. bridge's PostgreSQL row with its paced dispatcher is within 0.1
+ms of the web-only row (no dispatcher): what remains is the request itself, bridge's Python
+beyond Flask (0.06-0.15 ms of CPU) and the commit, one round trip and one WAL flush (0.4-1.8 ms
+on this disk, shared by concurrent commits), which the 202 waits for with `synchronous_commit`
+on. The fsync is the difference, and it is not negotiable; a faster disk for PostgreSQL's WAL
+is what narrows it. With every event dispatched at once, each event also brings a paced claim
+(one transaction of 7-8 round trips), the fence before sending and the attempt (one each):
+about three WAL flushes and a PyGithub POST whose Python shares the interpreter lock and the
+two cores with the requests. Where this load is expected, `BRIDGE_DISPATCHER=0` with a `bridge
+worker` moves that work off the web processes. (Before this work: 5 round trips per event on
+intake, a ping at every pool checkout, 23 per event with dispatching on, and every claim re-
+checked one build's whole queue: 4.5x at 100 req/s and 13.6x at 300 on the same kind of
+machine.)
+
+**SQLite intake at saturation.** The empty Flask app costs 0.28-0.30 ms of CPU per request.
+bridge costs 0.69-0.73 ms with no dispatch to make (as shipped under a flood: GitHub's budget
+lets 72 a minute out and the dispatcher's rounds are gathered), so at most about 0.4 of the
+ceiling, and 1.50 ms when every event is dispatched at once. Per request, beyond Flask:
+
 - **The store**: 0.19-0.22 ms of CPU per event (one thread, no HTTP). Every event writes
   about ten 4 KiB pages to the WAL (two tables and their ten indexes) and one fdatasync,
   about 0.08 ms of CPU, shared by the 1.3-1.9 events of a group commit.
-- **bridge's own Python** beyond Flask (signature, strict JSON, routing, metrics, the JSON
-  answer): 0.12-0.15 ms between the store's I/O, 0.06 ms with the store left out.
+- **bridge's own Python** (signature, strict JSON, routing, metrics, the JSON answer):
+  0.12-0.15 ms between the store's I/O, 0.06 ms with the store left out.
 - **Taking turns** (strace -f on both workers at 300 req/s): 75 futex calls per request,
-  against 18 for the empty app, as threads hand over the GIL and the store's locks; 12-18
-  page reads per request, because a commit by the other worker empties this one's SQLite
-  page cache (0.6 with one worker); 1.4 sleeps per request waiting for the other worker's
-  write lock.
+  against 18 for the empty app, as threads hand over the interpreter lock and the store's
+  locks; 1.4 sleeps per request waiting for the other worker's write lock. (Page reads per
+  request fell from 14 to 0.6 once a process's writes shared one connection.)
+- **Dispatching every event at once**: about 0.8 ms more. Each delivery is a POST to GitHub
+  through PyGithub (as many Python samples under py-spy as the webhook handler itself) and
+  three write transactions with an fsync each (claim, the lease fence before sending,
+  finish).
 
-0.7 of the ceiling would mean about 0.4 ms of CPU per request with dispatching on: not within
-reach while every event is fsync'd before its 202 and sent to GitHub by a Python client in
-the same process. The dispatcher's share leaves the web processes with `BRIDGE_DISPATCHER=0`
-and a `bridge worker` (on PostgreSQL, the "web only" row).
+0.7 of the ceiling means about 0.43 ms of CPU per request: bridge would have to verify, parse,
+route and durably store an event in about 0.13 ms beyond Flask, less than the store alone
+costs with an fsync before each 202. Python-level savings cannot close that; a different
+HTTP stack or giving up the fsync could, and bridge does neither.
 """
 
 
