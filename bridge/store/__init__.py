@@ -18,6 +18,7 @@ import the backends at its top; the PostgreSQL backend only when ``DATABASE_URL`
 from __future__ import annotations
 
 from bridge.errors import ConfigError
+from bridge.store.database_url import is_postgres_url
 from bridge.store.protocols import (
     AdminSessions,
     CredentialHealth,
@@ -88,18 +89,12 @@ __all__ = [
 ]
 
 
-def _is_postgres_url(url: str) -> bool:
-    """``postgres://…`` (as Heroku and Render set it) or ``postgresql://…``, the check
-    :class:`~bridge.store.postgres.PostgresStore` makes too, here without importing psycopg."""
-    return url.partition(":")[0] in {"postgres", "postgresql"}
-
-
 def check_database_url(database_url: str) -> None:
     """Raise ConfigError unless ``database_url`` names a store bridge can open (without
     connecting: the gunicorn master checks it before starting workers)."""
     if database_url.startswith("sqlite:"):
         sqlite_path(database_url)
-    elif not _is_postgres_url(database_url):
+    elif not is_postgres_url(database_url):
         scheme = database_url.partition(":")[0] or "(none)"
         raise ConfigError(
             f"DATABASE_URL: unsupported scheme {scheme!r}; use sqlite:///path.db or postgres://…"
@@ -116,7 +111,7 @@ def open_store(
     database cannot be reached."""
     if database_url.startswith("sqlite:"):
         return SQLiteStore(sqlite_path(database_url), create=create)
-    if _is_postgres_url(database_url):
+    if is_postgres_url(database_url):
         from bridge.store.postgres import PostgresStore  # noqa: PLC0415  (see the docstring)
 
         return PostgresStore(database_url, pool_size=pool_size, warm=warm)

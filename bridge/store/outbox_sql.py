@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +33,6 @@ class OutboxSQL(PacedClaimsSQL):
         self, cur: Cursor, event: Event, body: bytes, routes: Sequence[str], now: float
     ) -> Recorded:
         """The inserts of :meth:`record_event`, inside the caller's transaction."""
-        instance = event.instance
         # ON CONFLICT DO NOTHING is the race-free dedupe: a concurrent insert of the same
         # key waits for the first transaction, then inserts nothing and returns no row.
         cur.execute(
@@ -40,13 +40,8 @@ class OutboxSQL(PacedClaimsSQL):
             " instance_type, instance_id, timestamp, body, received_at, occurred_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (source, event_id) DO NOTHING RETURNING pk",
-            (
-                event.source, event.id, event.provider, event.type, event.old_state,
-                event.new_state, instance.type if instance else None,
-                instance.id if instance else None, event.timestamp, body, now,
-                occurred_at(event.timestamp, now),
-            ),
-        )  # fmt: skip
+            event_values(event, body, now),
+        )
         inserted = cur.fetchone()
         if inserted is None:
             return Recorded(duplicate=True)
@@ -89,10 +84,7 @@ class OutboxSQL(PacedClaimsSQL):
         return held
 
     def finish(self, delivery_id: str, *, owner: str, result: AttemptResult) -> bool:
-        state = {"delivered": "delivered", "retry": "pending", "failed": "failed"}.get(
-            result.outcome, "dry_run"
-        )
-        finished_at = None if state == "pending" else result.started_at
+        after = AfterAttempt.of(result)
         with self._tx() as cur:
             cur.execute(
                 "SELECT attempts + 1 AS number FROM deliveries WHERE id = ?", (delivery_id,)
@@ -115,10 +107,8 @@ class OutboxSQL(PacedClaimsSQL):
                 " next_attempt_at = COALESCE(?, next_attempt_at), finished_at = ?,"
                 " lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
                 (
-                    state, number, result.status,
-                    None if result.outcome in ("delivered", "dry_run") else result.message,
-                    json.dumps(result.request) if result.request is not None else None,
-                    result.run_id, result.run_url, result.next_attempt_at, finished_at,
+                    after.state, number, result.status, after.error, after.request,
+                    result.run_id, result.run_url, result.next_attempt_at, after.finished_at,
                     delivery_id, owner,
                 ),
             )  # fmt: skip
@@ -206,6 +196,40 @@ class OutboxSQL(PacedClaimsSQL):
                 (now, now, *params),
             )
             return cur.rowcount
+
+
+def event_values(event: Event, body: bytes, now: float) -> tuple[Any, ...]:
+    """A new event's ``events`` columns, in order: source, event_id, provider, type,
+    old_state, new_state, instance_type, instance_id, timestamp, body, received_at (``now``),
+    occurred_at."""
+    instance = event.instance
+    return (
+        event.source, event.id, event.provider, event.type, event.old_state, event.new_state,
+        instance.type if instance else None, instance.id if instance else None,
+        event.timestamp, body, now, occurred_at(event.timestamp, now),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AfterAttempt:
+    """What an attempt's result makes of its delivery's columns."""
+
+    state: str  # pending (a retry), delivered, failed or dry_run
+    error: str | None  # last_error: the message of a retry or a failure
+    request: str | None  # the request sent, as JSON (None: keep the one recorded)
+    finished_at: float | None  # None while the delivery is pending
+
+    @classmethod
+    def of(cls, result: AttemptResult) -> AfterAttempt:
+        state = {"delivered": "delivered", "retry": "pending", "failed": "failed"}.get(
+            result.outcome, "dry_run"
+        )
+        return cls(
+            state,
+            None if result.outcome in ("delivered", "dry_run") else result.message,
+            json.dumps(result.request) if result.request is not None else None,
+            None if state == "pending" else result.started_at,
+        )
 
 
 def occurred_at(timestamp: str | None, received_at: float) -> float:

@@ -17,6 +17,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from bridge.errors import ConfigError, StoreUnavailableError
+from bridge.store.database_url import is_postgres_url
 from bridge.store.migrations import POSTGRES_MIGRATIONS
 from bridge.store.postgres_outbox import PostgresOutbox
 from bridge.store.postgres_pool import PooledConnections
@@ -28,10 +29,6 @@ _MIGRATION_LOCK = 0x6272_6964_6765  # "bridge"
 # pg_advisory_xact_lock key: claims that pace GitHub sends count them one at a time.
 _PACING_LOCK = 0x6272_6964_6770  # "bridgp"
 _UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.partition(":")[0] in {"postgres", "postgresql"}
 
 
 class _Cursor:

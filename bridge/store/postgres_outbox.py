@@ -13,13 +13,12 @@ Same results as the shared SQL: the tests run both backends through the same cas
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from bridge.events import Event
-from bridge.store.outbox_sql import occurred_at
+from bridge.store.outbox_sql import AfterAttempt, event_values
 from bridge.store.records import AttemptResult, Recorded
 from bridge.store.sql_base import Row
 
@@ -90,17 +89,10 @@ class PostgresOutbox:
     ) -> Recorded:
         """The event and one pending delivery per route, in one round trip; a duplicate
         ``(source, id)`` stores nothing. Raises StoreUnavailableError."""
-        instance = event.instance
         ids = [str(uuid.uuid4()) for _ in routes]
         rows = self._statement(
-            _RECORD_EVENT,
-            (
-                event.source, event.id, event.provider, event.type, event.old_state,
-                event.new_state, instance.type if instance else None,
-                instance.id if instance else None, event.timestamp, body, now,
-                occurred_at(event.timestamp, now), now, now, now, ids, list(routes),
-            ),
-        )  # fmt: skip
+            _RECORD_EVENT, (*event_values(event, body, now), now, now, now, ids, list(routes))
+        )
         if not rows:
             return Recorded(duplicate=True)
         return Recorded(duplicate=False, delivery_ids=tuple(ids))
@@ -109,24 +101,22 @@ class PostgresOutbox:
         """Record the attempt and the delivery's new state in one round trip. False when the
         delivery is gone (pruned) or ``owner`` lost its lease (the attempt is still recorded
         then). Raises StoreUnavailableError."""
-        state = {"delivered": "delivered", "retry": "pending", "failed": "failed"}.get(
-            result.outcome, "dry_run"
-        )
+        after = AfterAttempt.of(result)
         params = {
             "id": delivery_id,
             "owner": owner,
-            "state": state,
+            "state": after.state,
             "started_at": result.started_at,
             "duration_ms": result.duration_ms,
             "status": result.status,
             "outcome": result.outcome,
             "message": result.message,
-            "error": None if result.outcome in ("delivered", "dry_run") else result.message,
-            "request": json.dumps(result.request) if result.request is not None else None,
+            "error": after.error,
+            "request": after.request,
             "run_id": result.run_id,
             "run_url": result.run_url,
             "next_attempt_at": result.next_attempt_at,
-            "finished_at": None if state == "pending" else result.started_at,
+            "finished_at": after.finished_at,
         }
         [row] = self._statement(_FINISH, params)
         return bool(row["found"]) and row["updated"] == 1
