@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bridge.github_limits import HOUR, MINUTE, Budget, Pacing, Usage, budget
+from bridge.github_limits import FRESH_SECONDS, HOUR, MINUTE, Budget, Pacing, Usage, budget
 from bridge.store.sql_base import Cursor, Row, SQLStoreBase
 
 CLAIM_COLUMNS = (
@@ -70,12 +70,11 @@ class PacedClaimsSQL(SQLStoreBase):
         """Up to ``limit`` due deliveries in claim order, each with its credential (None:
         not paced) and whether it counts as backlog; their sends are reserved."""
         # Nothing paced (dry run, chat targets only): no count to read, no lock to take.
-        paced = pacing is not None and pacing.credentials
-        budgets = self._budgets(cur, now, pacing) if pacing is not None and paced else {}
+        budgets = self._budgets(cur, now, pacing) if pacing and pacing.credentials else {}
         allowance = {c: _Allowance(b.fresh, b.backlog) for c, b in budgets.items()}
         fresh_open = [c for c, b in budgets.items() if b.fresh > 0]
         backlog_open = [c for c, b in budgets.items() if b.backlog > 0]
-        cutoff = now - (pacing.fresh_seconds if pacing is not None else 60.0)
+        cutoff = now - (pacing.fresh_seconds if pacing is not None else FRESH_SECONDS)
         fresh_routes = self._routes_clause(pacing, fresh_open)
         backlog_routes = self._routes_clause(pacing, backlog_open)
         lock = self._lock_claimed
@@ -180,6 +179,10 @@ class PacedClaimsSQL(SQLStoreBase):
         if not 0 <= now - self._sends_pruned_at < MINUTE:
             cur.execute("DELETE FROM github_sends WHERE sent_at < ?", (now - HOUR,))
             self._sends_pruned_at = now
+        return self._budgets_now(cur, now, pacing)
+
+    def _budgets_now(self, cur: Cursor, now: float, pacing: Pacing) -> dict[str, Budget]:
+        """Every paced credential's budget at ``now``, from the sends of the last hour."""
         usage = self._usage(cur, now)
         return {c: budget(pacing.limits, usage.get(c, Usage()), now) for c in pacing.credentials}
 
@@ -210,7 +213,7 @@ class PacedClaimsSQL(SQLStoreBase):
         sent now (unpaced, or its credential has budget; fresh ones by the fresh budget),
         else the earliest time a credential's backlog budget opens again. A credential out
         of budget never makes the dispatcher look again before its budget opens."""
-        budgets = {c: budget(pacing.limits, u, now) for c, u in self._usage_all(cur, now, pacing)}
+        budgets = self._budgets_now(cur, now, pacing)
         backlog_routes = self._routes_clause(
             pacing, [c for c, b in budgets.items() if b.backlog > 0]
         )
@@ -231,10 +234,6 @@ class PacedClaimsSQL(SQLStoreBase):
         found += [b.reopens_at for b in budgets.values() if b.reopens_at is not None]
         times = [t for t in found if t is not None]
         return min(times) if times else None
-
-    def _usage_all(self, cur: Cursor, now: float, pacing: Pacing) -> list[tuple[str, Usage]]:
-        usage = self._usage(cur, now)
-        return [(c, usage.get(c, Usage())) for c in pacing.credentials]
 
 
 def _is_fresh(row: Row, cutoff: float) -> bool:
