@@ -101,20 +101,18 @@ class PooledConnections:
         Every pooled connection can have died at once (a server restart): each dead one is
         closed (the pool opens a replacement) and the next one taken, without the pool's
         backoff between failed checks. Raises psycopg.Error, psycopg_pool.PoolTimeout."""
-        for _ in range(self.max_size):
+        # max_size checked checkouts, then one more unchecked: the replacements the pool
+        # opened meanwhile.
+        for checks_left in range(self.max_size, -1, -1):
             with self._pool.connection() as conn:
-                if not _has_input(conn):
-                    try:
-                        yield conn
-                    finally:
-                        self._ping.idle_from_now(conn)
-                    return
-                conn.close()  # an idle connection receives nothing unless the server closed it
-        with self._pool.connection() as conn:  # the replacements the pool opened meanwhile
-            try:
-                yield conn
-            finally:
-                self._ping.idle_from_now(conn)
+                if checks_left and _has_input(conn):
+                    conn.close()  # an idle connection receives nothing unless the server closed it
+                    continue
+                try:
+                    yield conn
+                finally:
+                    self._ping.idle_from_now(conn)
+                return
 
     def close(self) -> None:
         self._pool.close()
