@@ -16,15 +16,14 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from bridge import create_app
 from bridge.delivery.github_answers import token_expiration
 from bridge.store import CredentialState, Store
 from tests.fakes.appstoreconnect import AscKey, FakeAppStoreConnect
 from tests.fakes.github import FakeGitHub
-from tests.support.app import bridge
-from tests.support.asc import asc_environ
+from tests.support.app import bridge, close_app
+from tests.support.asc import enriching_app
 from tests.support.metrics import parse, value
-from tests.support.samples import ASC_SECRET, sample, signed
+from tests.support.samples import sample, signed
 
 ADMIN_TOKEN = "admin-token-0123456789"
 HEADER = "GitHub-Authentication-Token-Expiration"
@@ -77,22 +76,12 @@ def app(
     tmp_path: Path, fake_github: FakeGitHub, fake_asc: FakeAppStoreConnect, asc_key: AscKey
 ) -> Iterator[Flask]:
     fake_asc.load_samples()
-    path = tmp_path / "routes.yaml"
-    path.write_text(ROUTES)
-    app = create_app(
-        environ={
-            "BRIDGE_ROUTES": str(path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
-            "ASC_SECRET": ASC_SECRET,
-            "BRIDGE_DISPATCHER": "0",
-            "GITHUB_TOKEN": "github_pat_test",
-            "GITHUB_API_URL": fake_github.url,
-            **asc_environ(fake_asc, asc_key),
-            "BRIDGE_ADMIN_TOKEN": ADMIN_TOKEN,
-        }
-    )
+    app = enriching_app(
+        tmp_path, ROUTES, fake_asc=fake_asc, key=asc_key, github_url=fake_github.url,
+        GITHUB_TOKEN="github_pat_test", BRIDGE_ADMIN_TOKEN=ADMIN_TOKEN,
+    )  # fmt: skip
     yield app
-    bridge(app).close()
+    close_app(app)
 
 
 def _deliver(app: Flask, event_id: str) -> None:
