@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.appstoreconnect.webhooks import iso_utc
+from bridge.durations import two_units
 from bridge.events import Event, Instance
 from bridge.store import EventFacts, StateChange
 
@@ -151,14 +152,9 @@ def moment(change: StateChange) -> float:
 
 
 def duration(seconds: float) -> str:
-    """``2d 3h``, ``18h 24m``, ``28m``, ``45s``: the two largest units."""
-    whole = round(seconds)
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    units = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    shown = [f"{n}{u}" for n, u in units if n][:2]
-    return " ".join(shown) or "0s"
+    """``2d 3h``, ``18h 24m``, ``28m``, ``45s``: the two largest units, the seconds
+    rounded."""
+    return two_units(round(seconds))
 
 
 def _between(start: float | None, end: float | None) -> float | None:

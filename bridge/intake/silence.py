@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bridge.durations import two_units
 from bridge.routing.model import RoutesConfig
 from bridge.store import EventLog
 
@@ -52,11 +53,5 @@ def quiet_sources(
 
 
 def span(seconds: float) -> str:
-    """``3d 4h``, ``5h 12m``, ``42m``, ``30s``: the two largest units."""
-    whole = int(seconds)
-    days, rest = divmod(whole, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")]
-    shown = [f"{n}{unit}" for n, unit in parts if n][:2]
-    return " ".join(shown) or "0s"
+    """``3d 4h``, ``5h 12m``, ``42m``, ``30s``: the two largest units, the seconds cut."""
+    return two_units(int(seconds))
