@@ -47,6 +47,12 @@ def server(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
     )
     running = Server(env, tmp_path / "server.log").start()
     try:
+        # /healthz answers once one worker is up: wait for both to have loaded routes.yaml
+        # before a test edits it (a worker booting on a broken file halts gunicorn).
+        deadline = time.monotonic() + 30
+        while running.log.read_text().count(" web: ") < 2:
+            assert time.monotonic() < deadline, running.log.read_text()
+            time.sleep(0.05)
         yield running, routes
     finally:
         running.stop()
